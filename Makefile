@@ -1,0 +1,35 @@
+# The two commands: `make demo` and `make test`. Both create .venv on first use.
+# torch==2.13.0 is installed first, alone: that version is a CPU build already on disk here, and the
+# package's own torch range admits it, so pip does not download CUDA packages.
+# OMP_NUM_THREADS=1: tiny networks gain nothing from intra-op threads, and two torch threads on two
+# busy cores can be 10x-250x slower (see ../shared/DESIGN.md, "Threads").
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,demo]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python examples/plot_missing_labels.py
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_fit_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,374 @@
+"""What the masked multi-task classifier and regressor share: parameters, validation, the net, fit."""
+
+import numbers
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+from skorch.callbacks import EarlyStopping
+
+from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, WeightedSum
+from ._net import BatchIterator, MaskedDataset, MaskedNet, RandomSplit, StopOnNonFiniteLoss
+from ._targets import as_2d_targets, missing_mask
+from .modules import SharedTrunkNet
+
+# Rows per forward pass at prediction time: bounds memory, and does not change results because
+# inference runs in float64 (see _BaseMaskedMultiTask._forward).
+_PREDICT_CHUNK = 4096
+
+
+def _check_device(device):
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device ({error}); use 'cpu' or 'cuda'.") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use device='cpu'.")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for but MPS is not available here; use device='cpu'.")
+    return parsed
+
+
+def _to_tensor_input(X):
+    """X as the training loop wants it: a float32 tensor, or a float32 CSR matrix if sparse."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+
+
+@contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch's RNG for initialization and dropout; the caller's RNG state is restored after."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        if devices:
+            torch.cuda.manual_seed(seed)
+        yield
+
+
+class _BaseMaskedMultiTask(BaseEstimator):
+    """Shared logic; the subclasses say how targets are encoded and outputs decoded."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "missing_label": "no_validation",
+        "loss_normalization": [StrOptions(set(LOSS_NORMALIZATIONS))],
+        "task_weights": ["array-like", dict, None],
+        "device": [str, torch.device],
+        "module": [callable, None],
+        "optimizer": [callable, None],
+        "callbacks": [list, None],
+        "net_params": [dict, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        dropout=0.0,
+        missing_label=np.nan,
+        loss_normalization="per_task",
+        task_weights=None,
+        device="cpu",
+        module=None,
+        optimizer=None,
+        callbacks=None,
+        net_params=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.dropout = dropout
+        self.missing_label = missing_label
+        self.loss_normalization = loss_normalization
+        self.task_weights = task_weights
+        self.device = device
+        self.module = module
+        self.optimizer = optimizer
+        self.callbacks = callbacks
+        self.net_params = net_params
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- what the subclasses provide -------------------------------------------------------
+    def _learn_targets(self, y2d, observed, sample_weight):
+        """Learn the per-task target encoding (classes or scaler) from the training y."""
+        raise NotImplementedError
+
+    def _encode_targets(self, y2d, observed):
+        """Encode y with the learned per-task encoding: an EncodedTargets."""
+        raise NotImplementedError
+
+    def _output_layout(self):
+        raise NotImplementedError
+
+    # -- fit ---------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network on the observed labels of every task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data. NaN and inf are rejected: impute them first (for example with
+            :class:`~sklearn.impute.SimpleImputer` in a pipeline).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets, one column per task. A missing label is NaN, None, ``pd.NA`` or equal to
+            ``missing_label``; it does not take part in training.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, applied to each of its observed labels. A weight of 2 means the
+            same as repeating the row.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continue_training = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, continue_training=continue_training)
+
+    def _fit(self, X, y, sample_weight, *, continue_training, epochs=None):
+        device = _check_device(self.device)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+        y2d, was_1d, task_names = as_2d_targets(y)
+        check_consistent_length(X, y2d)
+        observed = ~missing_mask(y2d, self.missing_label)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
+        if continue_training:
+            self._check_same_tasks(y2d, was_1d, task_names)
+        else:
+            self._set_task_attributes(y2d, was_1d, task_names)
+            self._learn_targets(y2d, observed, sample_weight)
+            self._rng = self._make_rng()
+        targets = self._encode_targets(y2d, observed)
+        task_weights = self._check_task_weights()
+
+        dataset = self._make_dataset(X, targets, sample_weight, device)
+        batch_size = min(200, len(dataset)) if self.batch_size == "auto" else self.batch_size
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        n_epochs_before = len(self.net_.history) if continue_training else 0
+        if not continue_training:
+            self.net_ = self._build_net(task_weights, batch_size, device)
+        else:
+            # attributes, not set_params: re-setting criterion or optimizer parameters would make
+            # skorch re-initialize them and lose the optimizer's state
+            self.net_.criterion_.weighting = WeightedSum(task_weights)
+            self.net_.batch_size = batch_size
+        self.net_.iterator_train__seed = seed
+        with _seeded_torch(seed, device):
+            if not continue_training:
+                self.net_.initialize()
+            self.net_.partial_fit(dataset, None, epochs=self.max_iter if epochs is None else epochs)
+        self.net_.module_.train(False)
+
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.history_)
+        self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
+        ran = self.n_iter_ - n_epochs_before
+        if epochs is None and ran >= self.max_iter:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet. Raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _make_rng(self):
+        if self.random_state is None:
+            # fresh entropy, without drawing from numpy's global RNG
+            return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+        return check_random_state(self.random_state)
+
+    def _set_task_attributes(self, y2d, was_1d, task_names):
+        self.n_tasks_ = y2d.shape[1]
+        self._y_was_1d = was_1d
+        if task_names is not None:
+            self.task_names_ = task_names
+        elif hasattr(self, "task_names_"):
+            del self.task_names_
+
+    def _check_same_tasks(self, y2d, was_1d, task_names):
+        if y2d.shape[1] != self.n_tasks_:
+            raise ValueError(
+                f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with "
+                f"{self.n_tasks_}; continuing training needs the same tasks."
+            )
+
+    def _check_task_weights(self):
+        n_tasks = self.n_tasks_
+        if self.task_weights is None:
+            return torch.ones(n_tasks)
+        if isinstance(self.task_weights, dict):
+            names = list(getattr(self, "task_names_", range(n_tasks)))
+            unknown = set(self.task_weights) - set(names)
+            if unknown:
+                raise ValueError(
+                    f"task_weights names tasks {sorted(map(str, unknown))} that y does not have; "
+                    f"the tasks are {[str(n) for n in names]}."
+                )
+            weights = np.array([self.task_weights.get(name, 1.0) for name in names], dtype=np.float64)
+        else:
+            weights = np.asarray(self.task_weights, dtype=np.float64)
+            if weights.shape != (n_tasks,):
+                raise ValueError(f"task_weights must have one weight per task ({n_tasks}); got shape {weights.shape}.")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError("task_weights must be finite and non-negative.")
+        return torch.as_tensor(weights, dtype=torch.float32)
+
+    def _make_dataset(self, X, targets, sample_weight, device):
+        X = _to_tensor_input(X)
+        entry_weights = targets.observed * sample_weight[:, None]
+        dataset = MaskedDataset(
+            X if sp.issparse(X) else X.to(device),
+            torch.from_numpy(targets.values).to(device),
+            torch.from_numpy(entry_weights.astype(np.float32)).to(device),
+            torch.from_numpy(sample_weight.astype(np.float32)).to(device),
+            self.loss_normalization,
+        )
+        return dataset
+
+    def _build_net(self, task_weights, batch_size, device):
+        layout = self._output_layout()
+        module = SharedTrunkNet if self.module is None else self.module
+        module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
+        if self.module is None:
+            module_params.update(
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                activation=self.activation,
+                dropout=self.dropout,
+            )
+        optimizer_params = {}
+        if self.optimizer is None and device.type == "cpu":
+            optimizer_params["optimizer__fused"] = True
+        callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss" if self.early_stopping else "train_loss",
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    load_best=self.early_stopping,
+                ),
+            )
+        )
+        callbacks.extend(self.callbacks or [])
+        split = None
+        if self.early_stopping:
+            split = RandomSplit(self.validation_fraction, seed=int(self._rng.randint(np.iinfo(np.int32).max)))
+        params = {
+            "module": module,
+            **{f"module__{key}": value for key, value in module_params.items()},
+            "criterion": MaskedMultiTaskLoss,
+            "criterion__layout": layout,
+            "criterion__weighting": WeightedSum(task_weights),
+            "optimizer": torch.optim.Adam if self.optimizer is None else self.optimizer,
+            **optimizer_params,
+            "lr": self.learning_rate_init,
+            "max_epochs": self.max_iter,
+            "batch_size": batch_size,
+            "iterator_train": BatchIterator,
+            "iterator_train__shuffle": True,
+            "iterator_valid": BatchIterator,
+            "train_split": split,
+            "callbacks": callbacks,
+            "verbose": self.verbose,
+            "device": device,
+            "alpha": self.alpha,
+            "warm_start": True,
+        }
+        params.update(self.net_params or {})
+        return MaskedNet(**params)
+
+    # -- predict -----------------------------------------------------------------------------
+    def _forward(self, X):
+        """Network outputs for X as a float64 tensor on the CPU.
+
+        Inference runs in float64 so that a row's prediction does not depend on which other
+        rows share its batch (float32 matrix products differ in the last bit with batch size).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        state = {
+            name: tensor.to(torch.float64) if tensor.is_floating_point() else tensor
+            for name, tensor in (*module.named_parameters(), *module.named_buffers())
+        }
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                chunk = X[start : start + _PREDICT_CHUNK]
+                chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+                inputs = torch.as_tensor(np.asarray(chunk, dtype=np.float64), device=device)
+                outputs.append(torch.func.functional_call(module, state, (inputs,)).cpu())
+        if not outputs:
+            return torch.empty((0, self._output_layout().n_outputs), dtype=torch.float64)
+        return torch.cat(outputs)
+
+    def _prediction_target(self, y):
+        """y at score time as a 2-D array, checked against the fitted tasks."""
+        y2d, _, _ = as_2d_targets(y)
+        if y2d.shape[1] != self.n_tasks_:
+            raise ValueError(
+                f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}."
+            )
+        return y2d
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
+        return tags

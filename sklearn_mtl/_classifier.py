@@ -1,0 +1,215 @@
+"""MaskedMultiTaskClassifier: one network, many classification tasks, missing labels masked out."""
+
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+
+from ._base import _BaseMaskedMultiTask
+from ._losses import ClassificationOutputLayout
+from ._targets import encode_classification_targets, learn_classes, task_label
+from .metrics import masked_accuracy_score
+
+
+class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
+    """Multi-task neural network classifier trained on the observed labels only.
+
+    A shared multilayer perceptron (the trunk) feeds one head per task; each task keeps its own
+    classes (binary or multiclass, numbers or strings). Missing labels (NaN, None, ``pd.NA`` or
+    ``missing_label``) contribute nothing to the loss, whatever value is stored there. Training
+    runs through `skorch <https://skorch.readthedocs.io>`_ with Adam, as
+    :class:`~sklearn.neural_network.MLPClassifier` does by default.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Width of each shared hidden layer, as in MLPClassifier. ``()`` gives one linear model per task.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weight matrices, added to each training batch's loss as
+        ``0.5 * alpha * ||W||^2 / batch_size`` (MLPClassifier's meaning).
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (a random, non-stratified split: stratifying
+        on labels that may be missing is not possible), stop when the masked validation loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
+        best epoch. When False, training stops the same way on the training loss.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before training stops.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+    missing_label : scalar, default=np.nan
+        Value that marks a missing label, in addition to NaN, None and ``pd.NA`` (which are always
+        missing). For example -1 or ``"?"``.
+    loss_normalization : {"per_task", "per_label", "per_sample"}, default="per_task"
+        How the summed loss of observed labels is normalized; see Notes.
+    task_weights : array-like of shape (n_tasks,) or dict, default=None
+        Multiplies each task's loss; a dict is keyed by task name (DataFrame column) or index.
+        None weighs every task 1.
+    device : str or torch.device, default="cpu"
+        Where to train, for example ``"cuda"``.
+    module : callable, default=None
+        Escape hatch: a ``torch.nn.Module`` class (or factory) called as
+        ``module(n_features=..., n_outputs=...)`` that replaces the default
+        :class:`~sklearn_mtl.modules.SharedTrunkNet`. Its output must have ``n_outputs`` columns:
+        one per binary task, K per task with K > 2 classes, in task order.
+    optimizer : torch optimizer class, default=None
+        None uses ``torch.optim.Adam`` (fused on CPU).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks, for example ``EpochScoring`` or ``ProgressBar``.
+    net_params : dict, default=None
+        Extra parameters for the underlying :class:`skorch.NeuralNet`, such as
+        ``{"optimizer__betas": (0.9, 0.99)}``; they override the estimator's own settings.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, shuffling, dropout and the validation split. ``fit`` does not change
+        torch's or numpy's global random state.
+    verbose : int, default=0
+        Print a table of losses per epoch when positive.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the existing network for ``max_iter`` more epochs.
+
+    Attributes
+    ----------
+    classes_ : list of ndarray, or ndarray
+        The classes of each task; a single array when y was 1-D.
+    n_tasks_ : int
+        Number of tasks (columns of y).
+    task_names_ : ndarray of str
+        Task names, when y was a DataFrame.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Feature names, when X was a DataFrame with string column names.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch.History
+        Per-epoch record (``train_loss``, ``valid_loss``, ``dur``...).
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss per epoch, the quantity the optimizer minimized.
+
+    See Also
+    --------
+    MaskedMultiTaskRegressor : The same for regression targets.
+    sklearn.neural_network.MLPClassifier : Single- or multi-label network without missing labels.
+
+    Notes
+    -----
+    For each task :math:`t`, let :math:`\\ell_{it}` be the cross-entropy of row :math:`i`,
+    :math:`m_{it} \\in \\{0, 1\\}` whether its label is observed, :math:`s_i` the sample weight and
+    :math:`w_t` the task weight. The loss is :math:`\\sum_t w_t L_t` with
+    :math:`L_t = \\sum_i s_i m_{it} \\ell_{it} / D_t`, where
+
+    - ``"per_task"``: :math:`D_t = \\sum_i s_i m_{it}`, each task's mean loss over its own
+      labels. Every task counts equally, whatever its number of labels: the default.
+    - ``"per_label"``: :math:`D_t = \\sum_{i,u} s_i m_{iu}`, the mean over all observed labels.
+      Well-labelled tasks dominate; pick it when labels, not tasks, are the unit that matters.
+    - ``"per_sample"``: :math:`D_t = \\sum_i s_i`, the classic :math:`\\frac{1}{m}\\sum_i \\sum_t`
+      formula: a row with more labels weighs more.
+
+    On a mini-batch, :math:`D_t` is the data set's value times the batch's share of the rows, so
+    a task with one label in a batch does not get that label's loss at full weight. The epoch's
+    ``train_loss`` (the batch-size-weighted mean of batch losses) is then exactly the loss above.
+
+    ``sklearn.model_selection`` turns an integer ``cv`` into a stratified K-fold for classifiers,
+    which fails with ``Input y contains NaN`` on missing labels: pass ``cv=KFold(...)`` explicitly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl import MaskedMultiTaskClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(float)
+    >>> y[rng.rand(100, 2) < 0.3] = np.nan
+    >>> clf = MaskedMultiTaskClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    >>> clf.fit(X, y).predict(X[:2]).shape
+    (2, 2)
+    >>> [p.shape for p in clf.predict_proba(X[:2])]
+    [(2, 2), (2, 2)]
+    """
+
+    def _learn_targets(self, y2d, observed, sample_weight):
+        self._task_classes = learn_classes(y2d, observed, getattr(self, "task_names_", None))
+        for task, classes in enumerate(self._task_classes):
+            if len(classes) == 1:
+                warnings.warn(
+                    f"{task_label(task, getattr(self, 'task_names_', None))} has only one class "
+                    f"({classes[0]!r}) among its observed labels; it will always predict it.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        self.classes_ = self._task_classes[0] if self._y_was_1d else list(self._task_classes)
+
+    def _encode_targets(self, y2d, observed):
+        return encode_classification_targets(y2d, observed, self._task_classes, getattr(self, "task_names_", None))
+
+    def _output_layout(self):
+        return ClassificationOutputLayout([len(classes) for classes in self._task_classes])
+
+    def predict_proba(self, X):
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        list of ndarray of shape (n_samples, n_classes_t), or ndarray
+            One array per task, columns in the order of that task's ``classes_``; a single array
+            when y was 1-D.
+        """
+        probabilities = [p.numpy() for p in self._output_layout().probabilities(self._forward(X))]
+        return probabilities[0] if self._y_was_1d else probabilities
+
+    def predict(self, X):
+        """Most probable class of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
+            Labels in each task's own classes (and dtype; object when the tasks' dtypes differ).
+        """
+        probabilities = self._output_layout().probabilities(self._forward(X))
+        labels = [
+            classes[p.argmax(dim=1).numpy()] for classes, p in zip(self._task_classes, probabilities, strict=False)
+        ]
+        if self._y_was_1d:
+            return labels[0]
+        dtypes = {label.dtype for label in labels}
+        dtype = dtypes.pop() if len(dtypes) == 1 else object
+        return np.column_stack([label.astype(dtype) for label in labels]) if labels else labels
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of each task's accuracy on its observed labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels, with missing ones marked as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        y2d = self._prediction_target(y)
+        predictions = self.predict(X).reshape(y2d.shape)
+        return masked_accuracy_score(y2d, predictions, sample_weight=sample_weight, missing_label=self.missing_label)

@@ -1,0 +1,171 @@
+"""Masked multi-task losses: per-entry losses, their normalization, and task weighting (torch only).
+
+The loss of one batch is built in three steps that stay separate so each can change alone:
+
+1. an output layout turns the network's fused output into one loss per (row, task) entry;
+2. entries are multiplied by their weight (0 where the label is missing) and summed per task, then
+   divided by that task's denominator (see :func:`task_denominators`), giving a vector of task losses;
+3. a task-weighting strategy turns the vector of task losses into the scalar the optimizer minimizes.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LOSS_NORMALIZATIONS = ("per_task", "per_label", "per_sample")
+
+
+class ClassificationOutputLayout:
+    """Where each task's logits sit in the fused output, and how to score them.
+
+    A binary task owns one logit (sigmoid / binary cross-entropy); a task with K > 2 classes owns
+    K logits (softmax / cross-entropy). Tasks with the same K are processed together, so the loss
+    costs one operation per distinct K, not one per task.
+
+    Parameters
+    ----------
+    n_classes : sequence of int
+        Number of classes of each task. A task with one class owns one logit that is ignored.
+    """
+
+    def __init__(self, n_classes):
+        self.n_classes = [int(k) for k in n_classes]
+        groups = {}
+        start = 0
+        self.task_columns = []
+        for task, k in enumerate(self.n_classes):
+            width = k if k > 2 else 1
+            self.task_columns.append((start, start + width))
+            groups.setdefault(width, []).append(task)
+            start += width
+        self.n_outputs = start
+        self._groups = []
+        order = []
+        for width, tasks in sorted(groups.items()):
+            columns = [c for t in tasks for c in range(*self.task_columns[t])]
+            self._groups.append((width, torch.tensor(tasks), torch.tensor(columns)))
+            order.extend(tasks)
+        # entry losses are computed group by group; this puts the columns back in task order
+        self._inverse_order = torch.argsort(torch.tensor(order))
+
+    def entry_losses(self, logits, targets):
+        """Cross-entropy of every (row, task) entry: a (n_rows, n_tasks) tensor.
+
+        ``targets`` holds valid class indices everywhere (0 at missing positions), so every entry
+        is finite and masking by multiplication cannot produce NaN.
+        """
+        parts = []
+        for width, tasks, columns in self._groups:
+            tasks = tasks.to(logits.device)
+            group_logits = logits.index_select(1, columns.to(logits.device))
+            group_targets = targets.index_select(1, tasks)
+            if width == 1:
+                part = F.binary_cross_entropy_with_logits(
+                    group_logits, group_targets.to(group_logits.dtype), reduction="none"
+                )
+            else:
+                log_probs = F.log_softmax(group_logits.view(len(logits), len(tasks), width), dim=-1)
+                part = -log_probs.gather(-1, group_targets.unsqueeze(-1)).squeeze(-1)
+            parts.append(part)
+        entries = torch.cat(parts, dim=1)
+        return entries.index_select(1, self._inverse_order.to(logits.device))
+
+    def probabilities(self, logits):
+        """One (n_rows, n_classes_t) probability tensor per task."""
+        probabilities = []
+        for task, (start, stop) in enumerate(self.task_columns):
+            k = self.n_classes[task]
+            if k == 1:
+                probabilities.append(torch.ones_like(logits[:, start:stop]))
+            elif k == 2:
+                positive = torch.sigmoid(logits[:, start])
+                probabilities.append(torch.stack([1 - positive, positive], dim=1))
+            else:
+                probabilities.append(torch.softmax(logits[:, start:stop], dim=1))
+        return probabilities
+
+
+class RegressionOutputLayout:
+    """One output per task, scored with the squared error on standardized targets."""
+
+    def __init__(self, n_tasks):
+        self.n_tasks = int(n_tasks)
+        self.n_outputs = self.n_tasks
+
+    def entry_losses(self, outputs, targets):
+        """Squared error of every (row, task) entry: a (n_rows, n_tasks) tensor."""
+        return (outputs - targets.to(outputs.dtype)) ** 2
+
+
+def task_denominators(entry_weights, row_weights, normalization):
+    """Per-task denominators of a whole data set, for one loss normalization.
+
+    Parameters
+    ----------
+    entry_weights : tensor of shape (n_samples, n_tasks)
+        Weight of each label: the sample weight where the label is observed, 0 where it is missing.
+    row_weights : tensor of shape (n_samples,)
+        Weight of each row (all ones without sample weights).
+    normalization : {"per_task", "per_label", "per_sample"}
+
+    Returns
+    -------
+    tensor of shape (n_tasks,)
+        ``per_task``: each task's (weighted) count of observed labels; ``per_label``: the count of
+        all observed labels, for every task; ``per_sample``: the (weighted) number of rows.
+    """
+    n_tasks = entry_weights.shape[1]
+    if normalization == "per_task":
+        return entry_weights.sum(dim=0)
+    if normalization == "per_label":
+        return entry_weights.sum().expand(n_tasks).clone()
+    if normalization == "per_sample":
+        return row_weights.sum().expand(n_tasks).clone()
+    raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
+
+
+def masked_task_losses(entry_losses, entry_weights, denominators):
+    """Sum each task's weighted entry losses and divide by its denominator.
+
+    A task whose denominator is 0 (no observed label) gets a loss of exactly 0, never 0/0.
+    """
+    sums = (entry_losses * entry_weights).sum(dim=0)
+    safe = torch.where(denominators > 0, denominators, torch.ones_like(denominators))
+    return sums / safe
+
+
+class WeightedSum:
+    """The default task weighting: a fixed weighted sum of the task losses.
+
+    Parameters
+    ----------
+    task_weights : tensor of shape (n_tasks,)
+    """
+
+    def __init__(self, task_weights):
+        self.task_weights = task_weights
+
+    def __call__(self, task_losses):
+        return (self.task_weights.to(task_losses.device) * task_losses).sum()
+
+
+class MaskedMultiTaskLoss(nn.Module):
+    """The criterion of the skorch net: entry losses -> task losses -> one scalar.
+
+    Parameters
+    ----------
+    layout : ClassificationOutputLayout or RegressionOutputLayout
+    weighting : callable
+        Takes the vector of task losses and returns the scalar to minimize.
+    """
+
+    def __init__(self, layout, weighting):
+        super().__init__()
+        self.layout = layout
+        self.weighting = weighting
+
+    def forward(self, outputs, values, weights, denominators):
+        """Return ``(loss, task_losses)`` for one batch."""
+        entries = self.layout.entry_losses(outputs, values)
+        task_losses = masked_task_losses(entries, weights.to(entries.dtype), denominators)
+        return self.weighting(task_losses), task_losses

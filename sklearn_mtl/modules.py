@@ -1,0 +1,58 @@
+"""PyTorch modules for multi-task learning: a shared trunk with all task heads fused in one layer."""
+
+from torch import nn
+
+__all__ = ["SharedTrunkNet"]
+
+_ACTIVATIONS = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+}
+
+
+class SharedTrunkNet(nn.Module):
+    """A multilayer perceptron shared by all tasks, followed by one fused linear head.
+
+    The trunk is ``Linear -> activation -> Dropout`` per hidden layer. The heads of all tasks are
+    the rows of one ``Linear(hidden_layer_sizes[-1], n_outputs)``: one matrix product serves every
+    task, which is much faster than a Python loop over per-task heads when there are many tasks.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    n_outputs : int
+        Total number of outputs of all heads (the estimators compute it from the tasks: one per
+        regression or binary task, K per task with K > 2 classes).
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Width of each shared hidden layer; ``()`` gives a linear model per task.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation after each hidden layer, named as in :class:`~sklearn.neural_network.MLPClassifier`.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtl.modules import SharedTrunkNet
+    >>> net = SharedTrunkNet(n_features=4, n_outputs=3, hidden_layer_sizes=(8,))
+    >>> net(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes=(100,), activation="relu", dropout=0.0):
+        super().__init__()
+        layers = []
+        width = n_features
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        self.trunk = nn.Sequential(*layers)
+        self.heads = nn.Linear(width, n_outputs)
+
+    def forward(self, X):
+        return self.heads(self.trunk(X))
