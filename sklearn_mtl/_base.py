@@ -351,7 +351,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = X[start : start + _PREDICT_CHUNK]
                 chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-                inputs = torch.as_tensor(np.asarray(chunk, dtype=np.float64), device=device)
+                inputs = torch.as_tensor(np.require(chunk, np.float64, ["C", "W"]), device=device)
                 outputs.append(torch.func.functional_call(module, state, (inputs,)).cpu())
         if not outputs:
             return torch.empty((0, self._output_layout().n_outputs), dtype=torch.float64)

@@ -165,7 +165,13 @@ class MaskedMultiTaskLoss(nn.Module):
         self.weighting = weighting
 
     def forward(self, outputs, values, weights, denominators):
-        """Return ``(loss, task_losses)`` for one batch."""
+        """Return ``(loss, task_losses)`` for one batch.
+
+        Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker, garbage) is replaced
+        before the loss is computed: multiplying a NaN loss by 0 would still give NaN, and so
+        would its gradient.
+        """
+        values = torch.where(weights > 0, values, torch.zeros_like(values))
         entries = self.layout.entry_losses(outputs, values)
         task_losses = masked_task_losses(entries, weights.to(entries.dtype), denominators)
         return self.weighting(task_losses), task_losses

@@ -146,7 +146,7 @@ class StopOnNonFiniteLoss(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not np.isfinite(loss):
-            raise FloatingPointError(
+            raise ValueError(
                 f"The training loss became {loss} at epoch {len(net.history)}. Try a smaller "
                 "learning_rate_init, standardize X (for example with StandardScaler), or check X "
                 "for extreme values."

@@ -39,7 +39,9 @@ def missing_mask(y, missing_label=np.nan):
     if not _is_nan_marker(missing_label):
         marker_is_number = isinstance(missing_label, numbers.Number)
         if y.dtype.kind == "O" or marker_is_number == (y.dtype.kind in "biuf"):
-            mask |= np.asarray(y == missing_label, dtype=bool)
+            # compare only what is not already missing: pd.NA == marker is neither True nor False
+            candidates = ~mask
+            mask[candidates] = np.asarray(y[candidates] == missing_label, dtype=bool)
     return mask
 
 

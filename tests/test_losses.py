@@ -1,0 +1,148 @@
+"""The masked loss: normalizations, masking, absent tasks, gradients."""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from sklearn_mtl._losses import (
+    ClassificationOutputLayout,
+    MaskedMultiTaskLoss,
+    RegressionOutputLayout,
+    WeightedSum,
+    task_denominators,
+)
+
+N_CLASSES = [2, 3, 2, 4, 3]
+
+
+def _problem(seed=0, n_rows=40):
+    rng = np.random.RandomState(seed)
+    layout = ClassificationOutputLayout(N_CLASSES)
+    logits = torch.tensor(rng.normal(size=(n_rows, layout.n_outputs)), requires_grad=True)
+    values = torch.tensor(np.column_stack([rng.randint(k, size=n_rows) for k in N_CLASSES]))
+    observed = torch.tensor(rng.rand(n_rows, len(N_CLASSES)) < 0.6)
+    return layout, logits, values, observed
+
+
+def _loss(layout, normalization, logits, values, observed, task_weights=None):
+    weights = observed.double()
+    task_weights = torch.ones(len(N_CLASSES)) if task_weights is None else task_weights
+    criterion = MaskedMultiTaskLoss(layout, WeightedSum(task_weights))
+    denominators = task_denominators(weights, torch.ones(len(weights)), normalization)
+    return criterion(logits, values, weights, denominators)
+
+
+def _reference_task_sums(layout, logits, values, observed):
+    """Per-task summed cross-entropy over the observed rows only, computed task by task."""
+    sums = []
+    for task, (start, stop) in enumerate(layout.task_columns):
+        rows = observed[:, task]
+        task_logits, targets = logits[rows, start:stop], values[rows, task]
+        if N_CLASSES[task] == 2:
+            loss = F.binary_cross_entropy_with_logits(task_logits[:, 0], targets.double(), reduction="sum")
+        else:
+            loss = F.cross_entropy(task_logits, targets, reduction="sum")
+        sums.append(loss)
+    return torch.stack(sums)
+
+
+@pytest.mark.parametrize("normalization", ["per_task", "per_label", "per_sample"])
+def test_masked_loss_equals_observed_only_subproblem(normalization):
+    layout, logits, values, observed = _problem()
+    loss, task_losses = _loss(layout, normalization, logits, values, observed)
+    sums = _reference_task_sums(layout, logits, values, observed)
+    counts = observed.sum(dim=0).double()
+    expected_denominators = {
+        "per_task": counts,
+        "per_label": counts.sum().expand(len(counts)),
+        "per_sample": torch.full_like(counts, len(observed)),
+    }[normalization]
+    torch.testing.assert_close(task_losses, sums / expected_denominators)
+    torch.testing.assert_close(loss, (sums / expected_denominators).sum())
+
+
+def test_per_task_is_mean_of_each_task_then_weighted_sum():
+    layout, logits, values, observed = _problem(seed=1)
+    task_weights = torch.tensor([1.0, 2.0, 0.5, 0.0, 3.0], dtype=torch.float64)
+    loss, _ = _loss(layout, "per_task", logits, values, observed, task_weights)
+    means = _reference_task_sums(layout, logits, values, observed) / observed.sum(dim=0)
+    torch.testing.assert_close(loss, (task_weights * means).sum())
+
+
+def test_garbage_at_masked_positions_changes_neither_loss_nor_gradient():
+    layout, logits, values, observed = _problem(seed=2)
+    loss, _ = _loss(layout, "per_task", logits, values, observed)
+    (gradient,) = torch.autograd.grad(loss, logits)
+    garbage = torch.where(observed, values, torch.full_like(values, -7))
+    garbage_loss, _ = _loss(layout, "per_task", logits, garbage, observed)
+    (garbage_gradient,) = torch.autograd.grad(garbage_loss, logits)
+    torch.testing.assert_close(loss, garbage_loss)
+    torch.testing.assert_close(gradient, garbage_gradient)
+
+
+def test_nan_targets_give_no_nan_loss_or_gradient():
+    rng = np.random.RandomState(0)
+    outputs = torch.tensor(rng.normal(size=(30, 3)), requires_grad=True)
+    observed = torch.tensor(rng.rand(30, 3) < 0.5)
+    values = torch.where(observed, torch.tensor(rng.normal(size=(30, 3))), torch.tensor(float("nan")))
+    criterion = MaskedMultiTaskLoss(RegressionOutputLayout(3), WeightedSum(torch.ones(3)))
+    weights = observed.double()
+    loss, _ = criterion(outputs, values, weights, task_denominators(weights, torch.ones(30), "per_task"))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(outputs.grad).all()
+    # rows with no observed target get exactly zero gradient
+    assert (outputs.grad[~observed] == 0).all()
+
+
+def test_task_absent_from_batch_contributes_zero_not_nan():
+    layout, logits, values, observed = _problem(seed=3)
+    observed[:, 1] = False
+    loss, task_losses = _loss(layout, "per_task", logits, values, observed)
+    loss.backward()
+    assert task_losses[1] == 0
+    assert torch.isfinite(loss)
+    start, stop = layout.task_columns[1]
+    assert (logits.grad[:, start:stop] == 0).all()
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_sample_weight_of_two_equals_repeating_the_row():
+    layout, logits, values, observed = _problem(seed=4, n_rows=10)
+    row_weights = torch.ones(10, dtype=torch.float64)
+    row_weights[3] = 2.0
+    for normalization in ["per_task", "per_label", "per_sample"]:
+        weights = observed.double() * row_weights[:, None]
+        criterion = MaskedMultiTaskLoss(layout, WeightedSum(torch.ones(len(N_CLASSES))))
+        weighted, _ = criterion(logits, values, weights, task_denominators(weights, row_weights, normalization))
+        order = torch.tensor([*range(10), 3])
+        repeated_observed = observed[order].double()
+        repeated, _ = criterion(
+            logits[order],
+            values[order],
+            repeated_observed,
+            task_denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization),
+        )
+        torch.testing.assert_close(weighted, repeated)
+
+
+def test_probabilities_are_distributions_in_task_order():
+    layout, logits, _, _ = _problem()
+    probabilities = layout.probabilities(logits.detach())
+    assert [p.shape[1] for p in probabilities] == N_CLASSES
+    for p in probabilities:
+        torch.testing.assert_close(p.sum(dim=1), torch.ones(len(p), dtype=p.dtype))
+
+
+def test_one_class_task_has_one_column_and_zero_loss():
+    layout = ClassificationOutputLayout([1, 2])
+    logits = torch.zeros(4, layout.n_outputs)
+    assert [p.shape[1] for p in layout.probabilities(logits)] == [1, 2]
+    entries = layout.entry_losses(logits, torch.zeros(4, 2, dtype=torch.int64))
+    assert entries.shape == (4, 2)
+
+
+def test_unknown_normalization_is_rejected():
+    with pytest.raises(ValueError, match="loss_normalization must be one of"):
+        task_denominators(torch.ones(2, 2), torch.ones(2), "per_batch")
