@@ -41,11 +41,11 @@ def _check_device(device):
     return parsed
 
 
-def _to_tensor_input(X):
-    """X as the training loop wants it: a float32 tensor, or a float32 CSR matrix if sparse."""
+def _to_tensor_input(X, dtype):
+    """X as the training loop wants it: a tensor of ``dtype``, or a CSR matrix of it if sparse."""
     if sp.issparse(X):
-        return sp.csr_matrix(X, dtype=np.float32)
-    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        return sp.csr_matrix(X, dtype=dtype)
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
 
 
 @contextmanager
@@ -85,6 +85,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"})],
     }
 
     def __init__(
@@ -112,6 +113,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        dtype="float32",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -135,6 +137,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.dtype = dtype
 
     # -- what the subclasses provide -------------------------------------------------------
     def _learn_targets(self, y2d, observed, sample_weight):
@@ -207,6 +210,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         with _seeded_torch(seed, device):
             if not continue_training:
                 self.net_.initialize()
+                # in place: the optimizer keeps the same parameter objects
+                self.net_.module_.to(getattr(torch, self.dtype))
             self.net_.partial_fit(dataset, None, epochs=self.max_iter if epochs is None else epochs)
         self.net_.module_.train(False)
 
@@ -263,16 +268,17 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 raise ValueError(f"task_weights must have one weight per task ({n_tasks}); got shape {weights.shape}.")
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("task_weights must be finite and non-negative.")
-        return torch.as_tensor(weights, dtype=torch.float32)
+        return torch.as_tensor(weights, dtype=getattr(torch, self.dtype))
 
     def _make_dataset(self, X, targets, sample_weight, device):
-        X = _to_tensor_input(X)
+        X = _to_tensor_input(X, self.dtype)
+        values = targets.values if targets.values.dtype.kind == "i" else targets.values.astype(self.dtype)
         entry_weights = targets.observed * sample_weight[:, None]
         dataset = MaskedDataset(
             X if sp.issparse(X) else X.to(device),
-            torch.from_numpy(targets.values).to(device),
-            torch.from_numpy(entry_weights.astype(np.float32)).to(device),
-            torch.from_numpy(sample_weight.astype(np.float32)).to(device),
+            torch.from_numpy(values).to(device),
+            torch.from_numpy(entry_weights.astype(self.dtype)).to(device),
+            torch.from_numpy(sample_weight.astype(self.dtype)).to(device),
             self.loss_normalization,
         )
         return dataset

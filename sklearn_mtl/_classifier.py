@@ -77,6 +77,10 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         Print a table of losses per epoch when positive.
     warm_start : bool, default=False
         When True, ``fit`` continues training the existing network for ``max_iter`` more epochs.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of training. float32 is what PyTorch is fast at; float64 is slower but makes
+        results independent of summation order (for example, weighting a row by 2 then gives the
+        same model as repeating it, to the last digits). Inference always runs in float64.
 
     Attributes
     ----------
@@ -171,7 +175,8 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             One array per task, columns in the order of that task's ``classes_``; a single array
             when y was 1-D.
         """
-        probabilities = [p.numpy() for p in self._output_layout().probabilities(self._forward(X))]
+        outputs = self._forward(X)
+        probabilities = [p.numpy() for p in self._output_layout().probabilities(outputs)]
         return probabilities[0] if self._y_was_1d else probabilities
 
     def predict(self, X):
@@ -186,7 +191,8 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
             Labels in each task's own classes (and dtype; object when the tasks' dtypes differ).
         """
-        probabilities = self._output_layout().probabilities(self._forward(X))
+        outputs = self._forward(X)
+        probabilities = self._output_layout().probabilities(outputs)
         labels = [
             classes[p.argmax(dim=1).numpy()] for classes, p in zip(self._task_classes, probabilities, strict=False)
         ]

@@ -68,6 +68,10 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         Print a table of losses per epoch when positive.
     warm_start : bool, default=False
         When True, ``fit`` continues training the existing network for ``max_iter`` more epochs.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of training. float32 is what PyTorch is fast at; float64 is slower but makes
+        results independent of summation order (for example, weighting a row by 2 then gives the
+        same model as repeating it, to the last digits). Inference always runs in float64.
 
     Attributes
     ----------
@@ -128,7 +132,8 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         -------
         ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
         """
-        predictions = self._target_scaler.inverse_transform(self._forward(X).numpy())
+        outputs = self._forward(X).numpy()
+        predictions = self._target_scaler.inverse_transform(outputs)
         return predictions.ravel() if self._y_was_1d else predictions
 
     def score(self, X, y, sample_weight=None):

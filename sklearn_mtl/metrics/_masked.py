@@ -34,6 +34,8 @@ __all__ = [
     "masked_mean_squared_error",
     "masked_r2_score",
     "masked_roc_auc_score",
+    "observed_pairs",
+    "reduce_task_scores",
 ]
 
 
