@@ -140,7 +140,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.dtype = dtype
 
     # -- what the subclasses provide -------------------------------------------------------
-    def _learn_targets(self, y2d, observed, sample_weight):
+    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
         """Learn the per-task target encoding (classes or scaler) from the training y."""
         raise NotImplementedError
 
@@ -176,7 +176,12 @@ class _BaseMaskedMultiTask(BaseEstimator):
         continue_training = self.warm_start and hasattr(self, "net_")
         return self._fit(X, y, sample_weight, continue_training=continue_training)
 
-    def _fit(self, X, y, sample_weight, *, continue_training, epochs=None):
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        """One epoch over (X, y); the first call builds the network."""
+        continue_training = hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, continue_training=continue_training, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, continue_training, incremental=False, classes=None):
         device = _check_device(self.device)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
@@ -190,7 +195,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self._check_same_tasks(y2d, was_1d, task_names)
         else:
             self._set_task_attributes(y2d, was_1d, task_names)
-            self._learn_targets(y2d, observed, sample_weight)
+            self._learn_targets(y2d, observed, sample_weight, classes)
             self._rng = self._make_rng()
         targets = self._encode_targets(y2d, observed)
         task_weights = self._check_task_weights()
@@ -212,14 +217,15 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 self.net_.initialize()
                 # in place: the optimizer keeps the same parameter objects
                 self.net_.module_.to(getattr(torch, self.dtype))
-            self.net_.partial_fit(dataset, None, epochs=self.max_iter if epochs is None else epochs)
+            self._configure_stopping(validate=self.early_stopping and not incremental)
+            self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
         self.net_.module_.train(False)
 
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
         self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
         ran = self.n_iter_ - n_epochs_before
-        if epochs is None and ran >= self.max_iter:
+        if not incremental and ran >= self.max_iter:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet. Raise max_iter or tol.",
@@ -300,19 +306,13 @@ class _BaseMaskedMultiTask(BaseEstimator):
         callbacks.append(
             (
                 "early_stopping",
-                EarlyStopping(
-                    monitor="valid_loss" if self.early_stopping else "train_loss",
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                ),
+                EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs"),
             )
         )
         callbacks.extend(self.callbacks or [])
-        split = None
-        if self.early_stopping:
-            split = RandomSplit(self.validation_fraction, seed=int(self._rng.randint(np.iinfo(np.int32).max)))
+        self._validation_split = RandomSplit(
+            self.validation_fraction, seed=int(self._rng.randint(np.iinfo(np.int32).max))
+        )
         params = {
             "module": module,
             **{f"module__{key}": value for key, value in module_params.items()},
@@ -327,7 +327,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "iterator_train": BatchIterator,
             "iterator_train__shuffle": True,
             "iterator_valid": BatchIterator,
-            "train_split": split,
+            "train_split": None,
             "callbacks": callbacks,
             "verbose": self.verbose,
             "device": device,
@@ -336,6 +336,14 @@ class _BaseMaskedMultiTask(BaseEstimator):
         }
         params.update(self.net_params or {})
         return MaskedNet(**params)
+
+    def _configure_stopping(self, validate):
+        """Stop on the validation loss of a held-out split (restoring the best epoch's weights), or
+        on the training loss. ``partial_fit`` never holds rows out: its batch is all it has."""
+        self.net_.train_split = self._validation_split if validate else None
+        early_stopping = dict(self.net_.callbacks_)["early_stopping"]
+        early_stopping.monitor = "valid_loss" if validate else "train_loss"
+        early_stopping.load_best = validate
 
     # -- predict -----------------------------------------------------------------------------
     def _forward(self, X):

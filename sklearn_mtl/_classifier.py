@@ -5,10 +5,18 @@ import warnings
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from ._base import _BaseMaskedMultiTask
+from ._base import _BaseMaskedMultiTask, _fit_context
 from ._losses import ClassificationOutputLayout
 from ._targets import encode_classification_targets, learn_classes, task_label
 from .metrics import masked_accuracy_score
+
+
+def _check_classes(classes, n_tasks, y_was_1d):
+    """The ``classes`` argument of ``partial_fit`` as a sorted array per task."""
+    per_task = [classes] if y_was_1d else list(classes)
+    if len(per_task) != n_tasks:
+        raise ValueError(f"classes has {len(per_task)} entries but y has {n_tasks} tasks; give one array per task.")
+    return [np.unique(np.asarray(task_classes)) for task_classes in per_task]
 
 
 class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
@@ -144,12 +152,44 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
     [(2, 2), (2, 2)]
     """
 
-    def _learn_targets(self, y2d, observed, sample_weight):
-        self._task_classes = learn_classes(y2d, observed, getattr(self, "task_names_", None))
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on (X, y), building the network on the first call.
+
+        A batch may have no label at all for some tasks: they simply do not move. ``early_stopping``
+        has no effect here: no rows are held out of a ``partial_fit`` batch.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Labels, missing ones marked as in ``fit``.
+        classes : list of array-like, or array-like, default=None
+            The classes of each task (one array-like per task; a single one when y is 1-D).
+            Required on the first call, ignored after it.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: one array of classes per "
+                "task, since a batch may not show every class of every task."
+            )
+        return self._partial_fit(X, y, sample_weight, classes=classes)
+
+    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
+        task_names = getattr(self, "task_names_", None)
+        if classes is None:
+            self._task_classes = learn_classes(y2d, observed, task_names)
+        else:
+            self._task_classes = _check_classes(classes, y2d.shape[1], self._y_was_1d)
         for task, classes in enumerate(self._task_classes):
             if len(classes) == 1:
                 warnings.warn(
-                    f"{task_label(task, getattr(self, 'task_names_', None))} has only one class "
+                    f"{task_label(task, task_names)} has only one class "
                     f"({classes[0]!r}) among its observed labels; it will always predict it.",
                     UserWarning,
                     stacklevel=2,

@@ -2,7 +2,7 @@
 
 from sklearn.base import RegressorMixin
 
-from ._base import _BaseMaskedMultiTask
+from ._base import _BaseMaskedMultiTask, _fit_context
 from ._losses import RegressionOutputLayout
 from ._targets import encode_regression_targets, fit_target_scaler, regression_values
 from .metrics import masked_r2_score
@@ -110,9 +110,30 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
     (3, 2)
     """
 
-    def _learn_targets(self, y2d, observed, sample_weight):
+    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
         values = regression_values(y2d, observed, getattr(self, "task_names_", None))
         self._target_scaler = fit_target_scaler(values, getattr(self, "task_names_", None), sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on (X, y), building the network on the first call.
+
+        Each task's target standardization is learned on the first call, so every task needs at
+        least one observed target there; later calls may lack any task. ``early_stopping`` has no
+        effect here: no rows are held out of a ``partial_fit`` batch.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets, missing ones marked as in ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y, sample_weight)
 
     def _encode_targets(self, y2d, observed):
         values = regression_values(y2d, observed, getattr(self, "task_names_", None))

@@ -241,7 +241,7 @@ def _probabilities(y_pred, name):
 def _need_two_classes(truth):
     present = np.unique(truth)
     if present.size < 2:
-        raise _UndefinedTask(f"has only one class ({present[0]!r}) among its observed labels")
+        raise _UndefinedTask(f"has only one class ({present[0].item()!r}) among its observed labels")
 
 
 def _label_metric(metric, name, y_true, y_pred, *, average, sample_weight, missing_label, **kwargs):

@@ -162,11 +162,14 @@ class _MaskedScorer(_BaseScorer):
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
         # skorch's EpochScoring calls the scorer with the estimator's skorch net, which points back to it
+        # and, without caching, with the validation data set instead of (X, y)
         estimator = getattr(estimator, "_sklearn_mtl_estimator", estimator)
+        if y_true is None and hasattr(X, "X") and getattr(X, "y", None) is not None:
+            X, y_true = X.X, X.y
         if y_true is None:
             raise ValueError(
-                f"{self!r} got y=None: it scores labels, so it needs them. Under skorch's EpochScoring this "
-                "means the validation data set exposes no y; pass use_caching=False to EpochScoring."
+                f"{self!r} got y=None, but it scores labels. Under skorch's EpochScoring this means that the "
+                "validation data set carries no y, or that EpochScoring cached the targets (use_caching=False)."
             )
         model = _final_estimator(estimator)
         response = self._response(method_caller, estimator, X)
