@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from ._classifier import MaskedMultiTaskClassifier
+from ._persistence import SKOPS_TRUSTED_TYPES
 from ._regressor import MaskedMultiTaskRegressor
 
 try:
@@ -10,4 +11,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["MaskedMultiTaskClassifier", "MaskedMultiTaskRegressor", "__version__"]
+__all__ = ["MaskedMultiTaskClassifier", "MaskedMultiTaskRegressor", "SKOPS_TRUSTED_TYPES", "__version__"]

@@ -16,9 +16,7 @@ SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, learning_rate_init=0.01, ran
 def _data(n_rows=240, missing=0.4, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n_rows, 4))
-    y = np.column_stack(
-        [X[:, 0] > 0, X[:, 1] > 0, np.digitize(X[:, 2] + X[:, 3], [-0.7, 0.7])]
-    ).astype(float)
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, np.digitize(X[:, 2] + X[:, 3], [-0.7, 0.7])]).astype(float)
     y[rng.rand(*y.shape) < missing] = np.nan
     return X, y
 
@@ -127,8 +125,12 @@ def test_same_random_state_same_predictions_and_global_rng_untouched():
 def test_early_stopping_uses_a_random_split_and_restores_the_best_epoch():
     X, y = _data(n_rows=200)
     clf = MaskedMultiTaskClassifier(
-        hidden_layer_sizes=(16,), max_iter=200, early_stopping=True, n_iter_no_change=3,
-        learning_rate_init=0.05, random_state=0,
+        hidden_layer_sizes=(16,),
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate_init=0.05,
+        random_state=0,
     ).fit(X, y)
     valid_losses = clf.history_[:, "valid_loss"]
     assert clf.n_iter_ < 200
@@ -136,8 +138,12 @@ def test_early_stopping_uses_a_random_split_and_restores_the_best_epoch():
     assert best_epoch == clf.n_iter_ - 3
     # the same training stopped at the best epoch (same seeds, same split) has the restored weights
     at_best = MaskedMultiTaskClassifier(
-        hidden_layer_sizes=(16,), max_iter=best_epoch, early_stopping=True, n_iter_no_change=1000,
-        learning_rate_init=0.05, random_state=0,
+        hidden_layer_sizes=(16,),
+        max_iter=best_epoch,
+        early_stopping=True,
+        n_iter_no_change=1000,
+        learning_rate_init=0.05,
+        random_state=0,
     ).fit(X, y)
     for a, b in zip(clf.predict_proba(X), at_best.predict_proba(X), strict=True):
         np.testing.assert_allclose(a, b)
@@ -159,12 +165,22 @@ def test_logged_loss_is_the_minimized_loss_over_the_epoch():
     for normalization in ["per_task", "per_label", "per_sample"]:
         # learning rate 0: the weights do not move, so each epoch's loss is the whole-data loss
         clf = MaskedMultiTaskClassifier(
-            hidden_layer_sizes=(8,), max_iter=1, batch_size=16, learning_rate_init=1e-12, alpha=0,
-            loss_normalization=normalization, random_state=0,
+            hidden_layer_sizes=(8,),
+            max_iter=1,
+            batch_size=16,
+            learning_rate_init=1e-12,
+            alpha=0,
+            loss_normalization=normalization,
+            random_state=0,
         ).fit(X, y)
         full = MaskedMultiTaskClassifier(
-            hidden_layer_sizes=(8,), max_iter=1, batch_size=100, learning_rate_init=1e-12, alpha=0,
-            loss_normalization=normalization, random_state=0,
+            hidden_layer_sizes=(8,),
+            max_iter=1,
+            batch_size=100,
+            learning_rate_init=1e-12,
+            alpha=0,
+            loss_normalization=normalization,
+            random_state=0,
         ).fit(X, y)
         np.testing.assert_allclose(clf.loss_curve_[0], full.loss_curve_[0], rtol=1e-5)
 

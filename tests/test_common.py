@@ -37,4 +37,3 @@ def test_sklearn_compatible_estimator(estimator, check):
     if _check_name(check) in FLOAT64_CHECKS:
         estimator = clone(estimator).set_params(dtype="float64")
     check(estimator)
-

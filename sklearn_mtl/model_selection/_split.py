@@ -104,8 +104,8 @@ class MultiTaskStratifiedKFold(BaseCrossValidator):
     -----
     Pass this as ``cv=`` with missing labels: scikit-learn turns an integer ``cv`` into a
     ``StratifiedKFold`` for classifiers, and raises ``ValueError: Input y contains NaN.`` on a float
-    y with NaN before the estimator is called. Fold sizes are balanced, but unlike
-    ``StratifiedKFold`` they may differ by more than one row.
+    y with NaN before the estimator is called. Fold sizes are balanced only approximately: unlike
+    ``StratifiedKFold``'s, they may differ by a few rows, because a row's labels come as a whole.
 
     References
     ----------

@@ -1,0 +1,26 @@
+"""Safe persistence: the types a skops file of a fitted estimator holds, to pass as ``trusted``."""
+
+#: Types found in a :mod:`skops.io` file of an estimator fitted with the default module, optimizer
+#: and callbacks. Pass them as ``trusted`` to :func:`skops.io.load`; custom modules, optimizers or
+#: callbacks add their own types, which :func:`skops.io.get_untrusted_types` lists for review.
+SKOPS_TRUSTED_TYPES = [
+    "builtins.print",
+    "functools.partial",
+    "sklearn_mtl._classifier.MaskedMultiTaskClassifier",
+    "sklearn_mtl._regressor.MaskedMultiTaskRegressor",
+    "sklearn_mtl._losses.MaskedMultiTaskLoss",
+    "sklearn_mtl._net.BatchIterator",
+    "sklearn_mtl._net.MaskedNet",
+    "sklearn_mtl._net.RandomSplit",
+    "sklearn_mtl._net.StopOnNonFiniteLoss",
+    "sklearn_mtl.modules.SharedTrunkNet",
+    "skorch.callbacks.logging.EpochTimer",
+    "skorch.callbacks.logging.PrintLog",
+    "skorch.callbacks.scoring.PassthroughScoring",
+    "skorch.callbacks.training.EarlyStopping",
+    "skorch.dataset.Dataset",
+    "skorch.history.History",
+    "skorch.setter.optimizer_setter",
+    "torch.device",
+    "torch.optim.adam.Adam",
+]

@@ -1,0 +1,231 @@
+"""The estimator contract shared by both estimators: parameters, feature names, cloning, persistence,
+warm start, partial_fit and sample weights."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mtl import SKOPS_TRUSTED_TYPES, MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+
+SMALL = dict(hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=0.01, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _data(n_rows=120, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 4))
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(float)
+    y[rng.rand(*y.shape) < 0.3] = np.nan
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted_pair():
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier = MaskedMultiTaskClassifier(**SMALL).fit(X, y)
+        regressor = MaskedMultiTaskRegressor(**SMALL).fit(X, np.where(np.isnan(y), np.nan, X[:, :2]))
+    return classifier, regressor, X
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"activation": "swish"}, "'activation' parameter .* must be a str among"),
+        ({"alpha": -1.0}, "'alpha' parameter .* must be a float in the range \\[0"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"loss_normalization": "mean"}, "'loss_normalization' parameter"),
+        ({"validation_fraction": 1.5}, "'validation_fraction' parameter"),
+        ({"dtype": "float16"}, "'dtype' parameter"),
+        ({"net_params": "lr=1"}, "'net_params' parameter"),
+    ],
+)
+def test_invalid_parameters_are_named_when_fit_starts(params, match):
+    X, y = _data(n_rows=20)
+    estimator = MaskedMultiTaskClassifier(**{**SMALL, **params})  # __init__ stores, never checks
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "task_weights, match",
+    [([1.0], "one weight per task \\(2\\)"), ([1.0, -1.0], "finite and non-negative"), ({"x": 2.0}, "does not have")],
+)
+def test_invalid_task_weights_say_what_is_wrong(task_weights, match):
+    X, y = _data(n_rows=20)
+    with pytest.raises(ValueError, match=match):
+        MaskedMultiTaskClassifier(**SMALL, task_weights=task_weights).fit(X, y)
+
+
+def test_feature_names_are_learned_and_checked():
+    X, y = _data(n_rows=40)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = MaskedMultiTaskClassifier(**SMALL).fit(frame, y)
+    assert clf.feature_names_in_.tolist() == ["a", "b", "c", "d"] and clf.n_features_in_ == 4
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- z"):
+        clf.predict(pd.DataFrame(X, columns=["a", "b", "c", "z"]))
+    assert not hasattr(MaskedMultiTaskClassifier(**SMALL).fit(X, y), "feature_names_in_")
+
+
+def test_clone_and_nested_params_through_a_pipeline():
+    pipeline = make_pipeline(StandardScaler(), MaskedMultiTaskClassifier(**SMALL, net_params={"optimizer__eps": 1e-6}))
+    pipeline.set_params(maskedmultitaskclassifier__alpha=0.5)
+    cloned = clone(pipeline)
+    params = cloned.get_params()
+    assert params["maskedmultitaskclassifier__alpha"] == 0.5
+    assert params["maskedmultitaskclassifier__net_params"] == {"optimizer__eps": 1e-6}
+    X, y = _data(n_rows=40)
+    fitted = cloned.fit(X, y)[-1]
+    assert fitted.net_.optimizer_.defaults["eps"] == 1e-6
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_pickle_round_trip_predicts_identically(fitted_pair, which):
+    estimator, X = fitted_pair[which], fitted_pair[2]
+    restored = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_skops_round_trip_with_the_listed_trusted_types(fitted_pair, which, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    estimator, X = fitted_pair[which], fitted_pair[2]
+    path = tmp_path / "model.skops"
+    sio.dump(estimator, path)
+    assert set(sio.get_untrusted_types(file=path)) <= set(SKOPS_TRUSTED_TYPES)
+    restored = sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_model_trained_on_gpu_loads_and_predicts_on_a_cpu_only_process(tmp_path):
+    X, y = _data()
+    estimator = MaskedMultiTaskClassifier(**SMALL, device="cuda").fit(X, y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(estimator))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", estimator.predict_proba(X)[0])
+    script = (
+        "import pickle, numpy as np, warnings; warnings.simplefilter('ignore');"
+        f"m = pickle.loads(open({str(path)!r}, 'rb').read());"
+        f"X = np.load({str(tmp_path / 'X.npy')!r}); expected = np.load({str(tmp_path / 'expected.npy')!r});"
+        "np.testing.assert_allclose(m.predict_proba(X)[0], expected, rtol=1e-6); print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={"CUDA_VISIBLE_DEVICES": "", "PATH": ""}, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_warm_start_continues_and_refit_without_it_restarts():
+    X, y = _data()
+    warm = MaskedMultiTaskRegressor(**{**SMALL, "max_iter": 4}, warm_start=True, tol=0).fit(X, X[:, :2])
+    first = warm.predict(X)
+    warm.fit(X, X[:, :2])
+    assert warm.n_iter_ == 8 and not np.array_equal(first, warm.predict(X))
+    cold = MaskedMultiTaskRegressor(**{**SMALL, "max_iter": 4}, tol=0).fit(X, X[:, :2])
+    cold.fit(X, X[:, :2])
+    assert cold.n_iter_ == 4
+    np.testing.assert_array_equal(cold.predict(X), first)
+
+
+def test_warm_start_refuses_other_tasks():
+    X, y = _data()
+    warm = MaskedMultiTaskClassifier(**SMALL, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="y has 1 tasks, but this MaskedMultiTaskClassifier was fitted with 2"):
+        warm.fit(X, y[:, :1])
+
+
+def test_partial_fit_needs_classes_first_then_learns_from_batches_missing_whole_tasks():
+    X, y = _data(n_rows=400)
+    clf = MaskedMultiTaskClassifier(**SMALL)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    only_task_0 = y.copy()
+    only_task_0[:, 1] = np.nan
+    only_task_1 = y.copy()
+    only_task_1[:, 0] = np.nan
+    clf.partial_fit(X[:200], only_task_0[:200], classes=[[0.0, 1.0], [0.0, 1.0]])
+    assert clf.n_iter_ == 1
+    heads_after_first = clf.net_.module_.heads.weight.detach().clone()
+    for _ in range(30):
+        clf.partial_fit(X[200:], only_task_1[200:])
+        clf.partial_fit(X[:200], only_task_0[:200])
+    assert clf.n_iter_ == 61
+    assert not torch.equal(heads_after_first, clf.net_.module_.heads.weight)
+    assert clf.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        clf.partial_fit(X[:, :3], y)
+
+
+def test_partial_fit_declared_classes_may_be_absent_from_a_batch():
+    X, y = _data(n_rows=60)
+    clf = MaskedMultiTaskClassifier(**SMALL).partial_fit(X, y, classes=[[0.0, 1.0, 2.0], [0.0, 1.0]])
+    assert [c.tolist() for c in clf.classes_] == [[0.0, 1.0, 2.0], [0.0, 1.0]]
+    assert clf.predict_proba(X)[0].shape == (60, 3)
+    with pytest.raises(ValueError, match="task 1 has labels \\[5.0\\]"):
+        clf.partial_fit(X[:1], np.array([[1.0, 5.0]]))
+
+
+def test_regressor_partial_fit_learns_the_scaling_on_the_first_call():
+    X, _ = _data(n_rows=200)
+    y = np.column_stack([X[:, 0], 50 * X[:, 1]])
+    reg = MaskedMultiTaskRegressor(**SMALL)
+    for _ in range(40):
+        reg.partial_fit(X, y)
+    assert reg.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("Estimator", [MaskedMultiTaskClassifier, MaskedMultiTaskRegressor])
+def test_sample_weight_two_is_repeating_the_row_in_the_float32_default(Estimator):
+    X, y = _data(n_rows=30)
+    if Estimator is MaskedMultiTaskRegressor:
+        y = np.where(np.isnan(y), np.nan, X[:, :2])
+    weights = np.random.RandomState(1).randint(0, 3, size=30)
+    params = {**SMALL, "batch_size": 100, "max_iter": 20}
+    weighted = Estimator(**params).fit(X, y, sample_weight=weights)
+    repeated = Estimator(**params).fit(X.repeat(weights, axis=0), y.repeat(weights, axis=0))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_zero_sample_weight_rows_do_not_influence_the_model():
+    X, y = _data(n_rows=30)
+    garbage = y.copy()
+    garbage[:5] = 1 - np.nan_to_num(garbage[:5])
+    weights = np.r_[np.zeros(5), np.ones(25)]
+    params = {**SMALL, "batch_size": 100, "dtype": "float64"}
+    a = MaskedMultiTaskClassifier(**params).fit(X, y, sample_weight=weights)
+    b = MaskedMultiTaskClassifier(**params).fit(X, garbage, sample_weight=weights)
+    np.testing.assert_allclose(a.predict_proba(X)[1], b.predict_proba(X)[1])
+
+
+@pytest.mark.parametrize(
+    "sample_weight, match",
+    [(-np.ones(20), "Negative values in data passed to `sample_weight`"), (np.ones(3), "sample_weight.shape")],
+)
+def test_bad_sample_weight_is_rejected(sample_weight, match):
+    X, y = _data(n_rows=20)
+    with pytest.raises(ValueError, match=match):
+        MaskedMultiTaskClassifier(**SMALL).fit(X, y, sample_weight=sample_weight)
