@@ -1,5 +1,6 @@
 """What the masked multi-task classifier and regressor share: parameters, validation, the net, fit."""
 
+import copy
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -19,10 +20,11 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import EarlyStopping
 
-from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, WeightedSum
-from ._net import BatchIterator, MaskedDataset, MaskedNet, RandomSplit, StopOnNonFiniteLoss
+from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss
+from ._net import BatchIterator, MaskedDataset, MaskedNet, RandomSplit, StopOnNonFiniteLoss, TaskLossLogger
 from ._targets import as_2d_targets, missing_mask
 from .modules import SharedTrunkNet
+from .weighting import TASK_WEIGHTINGS, TaskWeighting
 
 # Rows per forward pass at prediction time: bounds memory, and does not change results because
 # inference runs in float64 (see _BaseMaskedMultiTask._forward).
@@ -59,6 +61,39 @@ def _seeded_torch(seed, device):
         yield
 
 
+def _check_fit_sample_weight(sample_weight, X, observed):
+    """``(row_weights, count_weights)`` from a 1-D (per row) or 2-D (per label) sample_weight.
+
+    ``count_weights`` is each label's weight, 0 where the label is missing; ``row_weights`` is a
+    row's weight (for a 2-D sample_weight, the mean of its labels' weights).
+    """
+    if sample_weight is not None and np.asarray(sample_weight).ndim == 2:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != observed.shape:
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; a 2-D sample_weight needs one weight "
+                f"per label, shape (n_samples, n_tasks) = {observed.shape}."
+            )
+        if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+            raise ValueError("sample_weight must be finite and non-negative (0 drops a label).")
+        return sample_weight.mean(axis=1), np.where(observed, sample_weight, 0.0)
+    row_weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    return row_weights, observed * row_weights[:, None]
+
+
+def _task_balanced_probabilities(count_weights):
+    """Row-drawing probabilities that give every task the same share of its labels per epoch.
+
+    Each task spreads a mass of 1 over its labels in proportion to their weights; a row's
+    probability is the sum over its labels. A task with 1% of the labels of another is then drawn
+    as often, and rows without labels are never drawn.
+    """
+    task_totals = count_weights.sum(axis=0)
+    shares = np.divide(count_weights, task_totals, out=np.zeros_like(count_weights), where=task_totals > 0)
+    probabilities = shares.sum(axis=1)
+    return probabilities / probabilities.sum()
+
+
 class _BaseMaskedMultiTask(BaseEstimator):
     """Shared logic; the subclasses say how targets are encoded and outputs decoded."""
 
@@ -77,6 +112,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         "missing_label": "no_validation",
         "loss_normalization": [StrOptions(set(LOSS_NORMALIZATIONS))],
         "task_weights": ["array-like", dict, None],
+        "task_weighting": [StrOptions(set(TASK_WEIGHTINGS)), TaskWeighting],
+        "sampling": [StrOptions({"uniform", "task_balanced"})],
         "device": [str, torch.device],
         "module": [callable, None],
         "optimizer": [callable, None],
@@ -105,6 +142,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         missing_label=np.nan,
         loss_normalization="per_task",
         task_weights=None,
+        task_weighting="equal",
+        sampling="uniform",
         device="cpu",
         module=None,
         optimizer=None,
@@ -129,6 +168,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.missing_label = missing_label
         self.loss_normalization = loss_normalization
         self.task_weights = task_weights
+        self.task_weighting = task_weighting
+        self.sampling = sampling
         self.device = device
         self.module = module
         self.optimizer = optimizer
@@ -140,9 +181,13 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.dtype = dtype
 
     # -- what the subclasses provide -------------------------------------------------------
-    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
+    def _learn_targets(self, y2d, observed, row_weights, classes=None):
         """Learn the per-task target encoding (classes or scaler) from the training y."""
         raise NotImplementedError
+
+    def _loss_multipliers(self, targets, count_weights):
+        """Extra per-entry loss multipliers (the classifier's class weights), or None."""
+        return None
 
     def _encode_targets(self, y2d, observed):
         """Encode y with the learned per-task encoding: an EncodedTargets."""
@@ -164,9 +209,10 @@ class _BaseMaskedMultiTask(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets, one column per task. A missing label is NaN, None, ``pd.NA`` or equal to
             ``missing_label``; it does not take part in training.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row, applied to each of its observed labels. A weight of 2 means the
-            same as repeating the row.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), default=None
+            Weight of each row, applied to each of its observed labels; a weight of 2 means the
+            same as repeating the row. A 2-D array weighs each label on its own (a weight of 0
+            is exactly a missing label).
 
         Returns
         -------
@@ -189,18 +235,18 @@ class _BaseMaskedMultiTask(BaseEstimator):
         y2d, was_1d, task_names = as_2d_targets(y)
         check_consistent_length(X, y2d)
         observed = ~missing_mask(y2d, self.missing_label)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
 
         if continue_training:
             self._check_same_tasks(y2d, was_1d, task_names)
         else:
             self._set_task_attributes(y2d, was_1d, task_names)
-            self._learn_targets(y2d, observed, sample_weight, classes)
+            self._learn_targets(y2d, observed, row_weights, classes)
             self._rng = self._make_rng()
         targets = self._encode_targets(y2d, observed)
         task_weights = self._check_task_weights()
 
-        dataset = self._make_dataset(X, targets, sample_weight, device)
+        dataset = self._make_dataset(X, targets, count_weights, row_weights, device)
         batch_size = min(200, len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -209,7 +255,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         else:
             # attributes, not set_params: re-setting criterion or optimizer parameters would make
             # skorch re-initialize them and lose the optimizer's state
-            self.net_.criterion_.weighting = WeightedSum(task_weights)
+            self.net_.criterion_.task_weights.copy_(torch.from_numpy(task_weights))
             self.net_.batch_size = batch_size
         self.net_.iterator_train__seed = seed
         with _seeded_torch(seed, device):
@@ -258,7 +304,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
     def _check_task_weights(self):
         n_tasks = self.n_tasks_
         if self.task_weights is None:
-            return torch.ones(n_tasks)
+            return np.ones(n_tasks, dtype=self.dtype)
         if isinstance(self.task_weights, dict):
             names = list(getattr(self, "task_names_", range(n_tasks)))
             unknown = set(self.task_weights) - set(names)
@@ -274,20 +320,40 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 raise ValueError(f"task_weights must have one weight per task ({n_tasks}); got shape {weights.shape}.")
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("task_weights must be finite and non-negative.")
-        return torch.as_tensor(weights, dtype=getattr(torch, self.dtype))
+        return weights.astype(self.dtype)
 
-    def _make_dataset(self, X, targets, sample_weight, device):
+    def _make_dataset(self, X, targets, count_weights, row_weights, device):
         X = _to_tensor_input(X, self.dtype)
         values = targets.values if targets.values.dtype.kind == "i" else targets.values.astype(self.dtype)
-        entry_weights = targets.observed * sample_weight[:, None]
-        dataset = MaskedDataset(
+        multipliers = self._loss_multipliers(targets, count_weights)
+        loss_weights = count_weights if multipliers is None else count_weights * multipliers
+
+        def tensor(array):
+            return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+        loss_weights_tensor = tensor(loss_weights.astype(self.dtype))
+        return MaskedDataset(
             X if sp.issparse(X) else X.to(device),
-            torch.from_numpy(values).to(device),
-            torch.from_numpy(entry_weights.astype(self.dtype)).to(device),
-            torch.from_numpy(sample_weight.astype(self.dtype)).to(device),
+            tensor(values),
+            loss_weights_tensor,
+            loss_weights_tensor if multipliers is None else tensor(count_weights.astype(self.dtype)),
+            tensor(row_weights.astype(self.dtype)),
             self.loss_normalization,
+            row_probabilities=None
+            if self.sampling == "uniform"
+            else tensor(_task_balanced_probabilities(count_weights)),
         )
-        return dataset
+
+    def _display_task_names(self):
+        if hasattr(self, "task_names_"):
+            return [str(name) for name in self.task_names_]
+        return [f"task_{task}" for task in range(self.n_tasks_)]
+
+    def _make_task_weighting(self):
+        weighting = self.task_weighting
+        weighting = TASK_WEIGHTINGS[weighting]() if isinstance(weighting, str) else copy.deepcopy(weighting)
+        weighting.setup(self.n_tasks_)
+        return weighting
 
     def _build_net(self, task_weights, batch_size, device):
         layout = self._output_layout()
@@ -300,16 +366,16 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 dropout=self.dropout,
             )
         optimizer_params = {}
-        if self.optimizer is None and device.type == "cpu":
+        if self.optimizer is None and device.type in ("cpu", "cuda"):
             optimizer_params["optimizer__fused"] = True
-        callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
-        callbacks.append(
-            (
-                "early_stopping",
-                EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs"),
-            )
-        )
-        callbacks.extend(self.callbacks or [])
+        task_names = self._display_task_names()
+        per_task_keys = [f"{prefix}_loss_{name}" for prefix in ("train", "valid") for name in task_names]
+        callbacks = [
+            ("task_losses", TaskLossLogger(task_names)),
+            ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
+            ("early_stopping", EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs")),
+            *(self.callbacks or []),
+        ]
         self._validation_split = RandomSplit(
             self.validation_fraction, seed=int(self._rng.randint(np.iinfo(np.int32).max))
         )
@@ -318,7 +384,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
             **{f"module__{key}": value for key, value in module_params.items()},
             "criterion": MaskedMultiTaskLoss,
             "criterion__layout": layout,
-            "criterion__weighting": WeightedSum(task_weights),
+            "criterion__weighting": self._make_task_weighting(),
+            "criterion__task_weights": task_weights,
             "optimizer": torch.optim.Adam if self.optimizer is None else self.optimizer,
             **optimizer_params,
             "lr": self.learning_rate_init,
@@ -329,6 +396,10 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "iterator_valid": BatchIterator,
             "train_split": None,
             "callbacks": callbacks,
+            # verbose=1 prints the totals; verbose>=2 adds one column per task and split
+            "callbacks__print_log__keys_ignored": per_task_keys if self.verbose < 2 else None,
+            # dict targets cannot be concatenated into a prediction cache; scorers predict anew
+            "use_caching": False,
             "verbose": self.verbose,
             "device": device,
             "alpha": self.alpha,

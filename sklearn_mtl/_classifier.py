@@ -4,8 +4,9 @@ import warnings
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
 
-from ._base import _BaseMaskedMultiTask, _fit_context
+from ._base import StrOptions, _BaseMaskedMultiTask, _fit_context
 from ._losses import ClassificationOutputLayout
 from ._targets import encode_classification_targets, learn_classes, task_label
 from .metrics import masked_accuracy_score
@@ -64,6 +65,18 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
     task_weights : array-like of shape (n_tasks,) or dict, default=None
         Multiplies each task's loss; a dict is keyed by task name (DataFrame column) or index.
         None weighs every task 1.
+    task_weighting : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad"} or TaskWeighting, default="equal"
+        How the task losses become one loss: a fixed sum (``"equal"``) or an automatic strategy
+        from :mod:`sklearn_mtl.weighting` (uncertainty weighting, dynamic weight average,
+        GradNorm, PCGrad; the gradient-based ones cost one backward pass per task).
+    class_weight : "balanced", dict, list of dict or None, default=None
+        Weights of the classes of each task, multiplying each observed label's loss before the
+        normalization (the denominators stay label counts). ``"balanced"`` computes, per task from
+        its observed labels only, ``n_observed / (n_classes * count(class))``. A list has one dict
+        (or None, or "balanced") per task; a single dict is for 1-D y.
+    sampling : {"uniform", "task_balanced"}, default="uniform"
+        ``"task_balanced"`` draws each epoch's rows with replacement so that every task's labels
+        are drawn equally often: rows of a task with 1% of another's labels are seen as often.
     device : str or torch.device, default="cpu"
         Where to train, for example ``"cuda"``.
     module : callable, default=None
@@ -152,6 +165,70 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
     [(2, 2), (2, 2)]
     """
 
+    _parameter_constraints = {
+        **_BaseMaskedMultiTask._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        dropout=0.0,
+        missing_label=np.nan,
+        loss_normalization="per_task",
+        task_weights=None,
+        task_weighting="equal",
+        class_weight=None,
+        sampling="uniform",
+        device="cpu",
+        module=None,
+        optimizer=None,
+        callbacks=None,
+        net_params=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        dtype="float32",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            dropout=dropout,
+            missing_label=missing_label,
+            loss_normalization=loss_normalization,
+            task_weights=task_weights,
+            task_weighting=task_weighting,
+            sampling=sampling,
+            device=device,
+            module=module,
+            optimizer=optimizer,
+            callbacks=callbacks,
+            net_params=net_params,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            dtype=dtype,
+        )
+        self.class_weight = class_weight
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on (X, y), building the network on the first call.
@@ -180,7 +257,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             )
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
-    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
+    def _learn_targets(self, y2d, observed, row_weights, classes=None):
         task_names = getattr(self, "task_names_", None)
         if classes is None:
             self._task_classes = learn_classes(y2d, observed, task_names)
@@ -195,6 +272,38 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
                     stacklevel=2,
                 )
         self.classes_ = self._task_classes[0] if self._y_was_1d else list(self._task_classes)
+
+    def _loss_multipliers(self, targets, count_weights):
+        """Per-entry class weights, from ``class_weight``; None when it is None."""
+        if self.class_weight is None:
+            return None
+        task_names = getattr(self, "task_names_", None)
+        per_task = self.class_weight
+        if isinstance(per_task, dict) or per_task == "balanced":
+            if isinstance(per_task, dict) and not self._y_was_1d:
+                raise ValueError(
+                    "class_weight is one dict, but y has several tasks; give a list with one dict per task "
+                    "(or 'balanced')."
+                )
+            per_task = [per_task] * self.n_tasks_
+        if len(per_task) != self.n_tasks_:
+            raise ValueError(f"class_weight has {len(per_task)} entries but y has {self.n_tasks_} tasks.")
+        multipliers = np.ones(targets.values.shape)
+        for task, (weights, classes) in enumerate(zip(per_task, self._task_classes, strict=True)):
+            if weights is None:
+                continue
+            rows = targets.observed[:, task]
+            labels = classes[targets.values[rows, task]]
+            if weights == "balanced" and not rows.any():
+                continue
+            try:
+                class_weights = compute_class_weight(
+                    weights, classes=classes, y=labels, sample_weight=count_weights[rows, task]
+                )
+            except ValueError as error:
+                raise ValueError(f"class_weight for {task_label(task, task_names)}: {error}") from None
+            multipliers[:, task] = class_weights[targets.values[:, task]]
+        return multipliers
 
     def _encode_targets(self, y2d, observed):
         return encode_classification_targets(y2d, observed, self._task_classes, getattr(self, "task_names_", None))

@@ -47,6 +47,8 @@ class ClassificationOutputLayout:
             order.extend(tasks)
         # entry losses are computed group by group; this puts the columns back in task order
         self._inverse_order = torch.argsort(torch.tensor(order))
+        # one group whose columns are already in task order (e.g. all tasks binary): no index work
+        self._single_group_width = self._groups[0][0] if len(self._groups) == 1 else None
 
     def entry_losses(self, logits, targets):
         """Cross-entropy of every (row, task) entry: a (n_rows, n_tasks) tensor.
@@ -54,21 +56,23 @@ class ClassificationOutputLayout:
         ``targets`` holds valid class indices everywhere (0 at missing positions), so every entry
         is finite and masking by multiplication cannot produce NaN.
         """
+        if self._single_group_width is not None:
+            return self._group_losses(self._single_group_width, logits, targets)
         parts = []
         for width, tasks, columns in self._groups:
             tasks = tasks.to(logits.device)
             group_logits = logits.index_select(1, columns.to(logits.device))
-            group_targets = targets.index_select(1, tasks)
-            if width == 1:
-                part = F.binary_cross_entropy_with_logits(
-                    group_logits, group_targets.to(group_logits.dtype), reduction="none"
-                )
-            else:
-                log_probs = F.log_softmax(group_logits.view(len(logits), len(tasks), width), dim=-1)
-                part = -log_probs.gather(-1, group_targets.unsqueeze(-1)).squeeze(-1)
-            parts.append(part)
+            parts.append(self._group_losses(width, group_logits, targets.index_select(1, tasks)))
         entries = torch.cat(parts, dim=1)
         return entries.index_select(1, self._inverse_order.to(logits.device))
+
+    @staticmethod
+    def _group_losses(width, logits, targets):
+        """Entry losses of tasks that all own ``width`` logits, laid out task after task."""
+        if width == 1:
+            return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
+        log_probs = F.log_softmax(logits.view(len(logits), targets.shape[1], width), dim=-1)
+        return -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
     def probabilities(self, logits):
         """One (n_rows, n_classes_t) probability tensor per task."""
@@ -97,31 +101,40 @@ class RegressionOutputLayout:
         return (outputs - targets.to(outputs.dtype)) ** 2
 
 
-def task_denominators(entry_weights, row_weights, normalization):
+def task_denominators(count_weights, row_weights, normalization, row_probabilities=None):
     """Per-task denominators of a whole data set, for one loss normalization.
 
     Parameters
     ----------
-    entry_weights : tensor of shape (n_samples, n_tasks)
-        Weight of each label: the sample weight where the label is observed, 0 where it is missing.
+    count_weights : tensor of shape (n_samples, n_tasks)
+        How much each label counts: its sample weight where it is observed, 0 where it is missing.
     row_weights : tensor of shape (n_samples,)
         Weight of each row (all ones without sample weights).
     normalization : {"per_task", "per_label", "per_sample"}
+    row_probabilities : tensor of shape (n_samples,), default=None
+        Probability of drawing each row when batches are sampled; None is uniform.
 
     Returns
     -------
     tensor of shape (n_tasks,)
         ``per_task``: each task's (weighted) count of observed labels; ``per_label``: the count of
-        all observed labels, for every task; ``per_sample``: the (weighted) number of rows.
+        all observed labels, for every task; ``per_sample``: the (weighted) number of rows. With
+        ``row_probabilities``, the count expected in ``n_samples`` draws.
     """
-    n_tasks = entry_weights.shape[1]
+    if normalization not in LOSS_NORMALIZATIONS:
+        raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
+    n_tasks = count_weights.shape[1]
+    if row_probabilities is None:
+        per_task, per_row = count_weights.sum(dim=0), row_weights.sum()
+    else:
+        n_samples = len(row_probabilities)
+        per_task = n_samples * (row_probabilities.to(count_weights.dtype) @ count_weights)
+        per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
     if normalization == "per_task":
-        return entry_weights.sum(dim=0)
+        return per_task
     if normalization == "per_label":
-        return entry_weights.sum().expand(n_tasks).clone()
-    if normalization == "per_sample":
-        return row_weights.sum().expand(n_tasks).clone()
-    raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
+        return per_task.sum().expand(n_tasks).clone()
+    return per_row.expand(n_tasks).clone()
 
 
 def masked_task_losses(entry_losses, entry_weights, denominators):
@@ -134,44 +147,34 @@ def masked_task_losses(entry_losses, entry_weights, denominators):
     return sums / safe
 
 
-class WeightedSum:
-    """The default task weighting: a fixed weighted sum of the task losses.
-
-    Parameters
-    ----------
-    task_weights : tensor of shape (n_tasks,)
-    """
-
-    def __init__(self, task_weights):
-        self.task_weights = task_weights
-
-    def __call__(self, task_losses):
-        return (self.task_weights.to(task_losses.device) * task_losses).sum()
-
-
 class MaskedMultiTaskLoss(nn.Module):
-    """The criterion of the skorch net: entry losses -> task losses -> one scalar.
+    """The criterion of the skorch net: entry losses -> per-task losses, plus the task weighting.
 
     Parameters
     ----------
     layout : ClassificationOutputLayout or RegressionOutputLayout
-    weighting : callable
-        Takes the vector of task losses and returns the scalar to minimize.
+    weighting : sklearn_mtl.weighting.TaskWeighting
+        Turns the task-weighted vector of task losses into the scalar to minimize; its learnable
+        parameters are trained by the net's optimizer with the module's.
+    task_weights : array-like of shape (n_tasks,)
+        Fixed multipliers of the task losses.
     """
 
-    def __init__(self, layout, weighting):
+    def __init__(self, layout, weighting, task_weights):
         super().__init__()
         self.layout = layout
         self.weighting = weighting
+        self.register_buffer("task_weights", torch.as_tensor(task_weights))
 
     def forward(self, outputs, values, weights, denominators):
-        """Return ``(loss, task_losses)`` for one batch.
+        """Return ``(task_losses, present)`` for one batch.
 
-        Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker, garbage) is replaced
-        before the loss is computed: multiplying a NaN loss by 0 would still give NaN, and so
-        would its gradient.
+        ``task_losses`` are the unweighted per-task losses; ``present`` says which tasks have a
+        label in the batch. Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker,
+        garbage) is replaced before the loss is computed: multiplying a NaN loss by 0 would still
+        give NaN, and so would its gradient.
         """
         values = torch.where(weights > 0, values, torch.zeros_like(values))
         entries = self.layout.entry_losses(outputs, values)
         task_losses = masked_task_losses(entries, weights.to(entries.dtype), denominators)
-        return self.weighting(task_losses), task_losses
+        return task_losses, (weights > 0).any(dim=0)

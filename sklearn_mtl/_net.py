@@ -1,7 +1,7 @@
 """The skorch net that trains on masked multi-task targets, and the data pipeline it iterates over.
 
 Only documented skorch seams are used: a Dataset passed as X, ``iterator_train`` /
-``iterator_valid``, ``train_split`` and ``get_loss``.
+``iterator_valid``, ``train_split``, ``get_loss``, ``train_step_single``, ``infer`` and ``notify``.
 """
 
 import numpy as np
@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
 
 from ._losses import task_denominators
 
@@ -19,24 +20,32 @@ class MaskedDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     X : tensor of shape (n_samples, n_features) or scipy CSR matrix
-        Dense inputs are one float32 tensor; sparse inputs stay CSR and are densified per batch.
+        Dense inputs are one tensor; sparse inputs stay CSR and are densified per batch.
     values : tensor of shape (n_samples, n_tasks)
         Encoded targets, 0 at missing positions.
-    weights : tensor of shape (n_samples, n_tasks)
-        Weight of each label, 0 where it is missing.
+    loss_weights : tensor of shape (n_samples, n_tasks)
+        Multiplier of each entry's loss: sample weight times class weight, 0 where missing.
+    count_weights : tensor of shape (n_samples, n_tasks)
+        How much each label counts in the denominators: its sample weight, 0 where missing.
     row_weights : tensor of shape (n_samples,)
         Weight of each row.
     normalization : str
         The loss normalization, which decides the per-task denominators of this data set.
+    row_probabilities : tensor of shape (n_samples,), default=None
+        Probability of drawing each row in training (task-balanced sampling); None is uniform.
     """
 
-    def __init__(self, X, values, weights, row_weights, normalization):
+    def __init__(self, X, values, loss_weights, count_weights, row_weights, normalization, row_probabilities=None):
         self.X = X
         self.values = values
-        self.weights = weights
+        self.loss_weights = loss_weights
+        self.count_weights = count_weights
         self.row_weights = row_weights
         self.normalization = normalization
-        self.denominators = task_denominators(weights, row_weights, normalization)
+        self.row_probabilities = row_probabilities
+        self.denominators = task_denominators(count_weights, row_weights, normalization, row_probabilities)
+        # without sample weights a batch's weight is its row count: no gather and sum per batch
+        self._unit_rows = bool((row_weights == 1).all())
 
     def __len__(self):
         return self.values.shape[0]
@@ -45,10 +54,17 @@ class MaskedDataset(torch.utils.data.Dataset):
         return self.batch(torch.as_tensor([index]))
 
     def subset(self, indices):
-        """The rows ``indices`` as a data set of their own, with their own denominators."""
+        """The rows ``indices`` as a data set of their own (uniformly sampled), with its own denominators."""
         X = self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices]
+        count_weights = self.count_weights[indices] if self.count_weights is not self.loss_weights else None
+        loss_weights = self.loss_weights[indices]
         return MaskedDataset(
-            X, self.values[indices], self.weights[indices], self.row_weights[indices], self.normalization
+            X,
+            self.values[indices],
+            loss_weights,
+            loss_weights if count_weights is None else count_weights,
+            self.row_weights[indices],
+            self.normalization,
         )
 
     def batch(self, indices):
@@ -59,18 +75,22 @@ class MaskedDataset(torch.utils.data.Dataset):
         and the batch-size-weighted mean of the batch losses over an epoch is exactly the
         data-set loss of the chosen normalization.
         """
+        if isinstance(indices, slice):
+            take = lambda tensor: tensor[indices]  # noqa: E731
+        else:
+            take = lambda tensor: tensor.index_select(0, indices)  # noqa: E731
         if sp.issparse(self.X):
             rows = indices if isinstance(indices, slice) else indices.numpy()
             X = torch.from_numpy(self.X[rows].toarray())
         else:
-            X = self.X[indices]
-        values = self.values[indices]
-        fraction = values.shape[0] / len(self)
+            X = take(self.X)
+        values = take(self.values)
+        n_rows = values.shape[0]
         targets = {
             "values": values,
-            "weights": self.weights[indices],
-            "denominators": self.denominators * fraction,
-            "row_weight_sum": self.row_weights[indices].sum(),
+            "weights": take(self.loss_weights),
+            "denominators": self.denominators * (n_rows / len(self)),
+            "row_weight_sum": float(n_rows) if self._unit_rows else take(self.row_weights).sum(),
         }
         return X, targets
 
@@ -86,8 +106,10 @@ class BatchIterator:
     dataset : MaskedDataset
     batch_size : int
     shuffle : bool, default=False
+        Visit the rows in a new random order each epoch. With the dataset's
+        ``row_probabilities`` set, draw ``len(dataset)`` rows with replacement from them instead.
     seed : int or None, default=None
-        Seed of a private ``torch.Generator`` used for shuffling; the global RNG is not touched.
+        Seed of a private ``torch.Generator``; the global RNG is not touched.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, seed=None):
@@ -103,13 +125,20 @@ class BatchIterator:
 
     def __iter__(self):
         n_samples = len(self.dataset)
-        if self.shuffle:
-            order = torch.randperm(n_samples, generator=self.generator)
-            for start in range(0, n_samples, self.batch_size):
-                yield self.dataset.batch(order[start : start + self.batch_size])
-        else:
+        if not self.shuffle:
             for start in range(0, n_samples, self.batch_size):
                 yield self.dataset.batch(slice(start, start + self.batch_size))
+            return
+        probabilities = self.dataset.row_probabilities
+        if probabilities is None:
+            order = torch.randperm(n_samples, generator=self.generator)
+        else:
+            order = torch.multinomial(probabilities, n_samples, replacement=True, generator=self.generator)
+        device = self.dataset.values.device
+        if order.device != device:
+            order = order.to(device)
+        for start in range(0, n_samples, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
 
 
 class RandomSplit:
@@ -137,20 +166,61 @@ class RandomSplit:
                 "more rows, change validation_fraction, or set early_stopping=False."
             )
         order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(int(self.seed)))
-        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+        train, valid = dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+        if dataset.row_probabilities is not None:
+            train.row_probabilities = dataset.row_probabilities[order[n_valid:]]
+            train.row_probabilities = train.row_probabilities / train.row_probabilities.sum()
+            train.denominators = task_denominators(
+                train.count_weights, train.row_weights, train.normalization, train.row_probabilities
+            )
+        return train, valid
+
+
+class TaskLossLogger(Callback):
+    """Record each task's epoch-mean training (and validation) loss in the history.
+
+    Keys are ``train_loss_<task>`` and ``valid_loss_<task>``, with the task's name. At the end of
+    each epoch the training losses are also handed to the task-weighting strategy.
+
+    Parameters
+    ----------
+    task_names : list of str
+    """
+
+    def __init__(self, task_names):
+        self.task_names = task_names
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.task_loss_sums_ = {}
+
+    def on_epoch_end(self, net, **kwargs):
+        # the sums are consumed here: a fitted net keeps no tensors outside its modules
+        epoch_sums, net.task_loss_sums_ = net.task_loss_sums_, None
+        for prefix, (sums, rows) in epoch_sums.items():
+            means = sums / rows
+            for name, value in zip(self.task_names, means.tolist(), strict=True):
+                net.history.record(f"{prefix}_loss_{name}", value)
+            if prefix == "train":
+                net.criterion_.weighting.end_epoch(means)
 
 
 class StopOnNonFiniteLoss(Callback):
-    """Stop with a clear error as soon as the training loss stops being finite."""
+    """Stop with a clear error, naming the epoch and the tasks, once the training loss is not finite."""
 
     def on_epoch_end(self, net, **kwargs):
-        loss = net.history[-1, "train_loss"]
-        if not np.isfinite(loss):
-            raise ValueError(
-                f"The training loss became {loss} at epoch {len(net.history)}. Try a smaller "
-                "learning_rate_init, standardize X (for example with StandardScaler), or check X "
-                "for extreme values."
-            )
+        epoch = net.history[-1]
+        if np.isfinite(epoch["train_loss"]):
+            return
+        tasks = [key[len("train_loss_") :] for key, value in epoch.items() if key.startswith("train_loss_")]
+        bad = [task for task in tasks if not np.isfinite(epoch[f"train_loss_{task}"])]
+        where = f" in tasks {bad}" if bad else ""
+        raise ValueError(
+            f"The training loss became {epoch['train_loss']} at epoch {len(net.history)}{where}. Try a smaller "
+            "learning_rate_init, standardize X (for example with StandardScaler), or check X for extreme values."
+        )
+
+
+_BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 class MaskedNet(NeuralNet):
@@ -169,18 +239,64 @@ class MaskedNet(NeuralNet):
         super().__init__(*args, **kwargs)
         self.alpha = alpha
 
+    def notify(self, method_name, **cb_kwargs):
+        """As skorch's, but batch-level events skip the callbacks that do nothing with them.
+
+        Three events per batch times every callback is measurable overhead for small networks;
+        epoch-level events, and callbacks that define a batch-level method, are served as usual.
+        """
+        if method_name not in _BATCH_EVENTS:
+            return super().notify(method_name, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            method = getattr(type(callback), method_name)
+            if method is not getattr(Callback, method_name):
+                method(callback, self, **cb_kwargs)
+        return None
+
+    def infer(self, x, **fit_params):
+        """Batches are already tensors on the device: call the module directly."""
+        if isinstance(x, torch.Tensor) and not fit_params:
+            return self.module_(x)
+        return super().infer(x, **fit_params)
+
+    def _task_losses(self, y_pred, y_true, training):
+        task_losses, present = self.criterion_(y_pred, y_true["values"], y_true["weights"], y_true["denominators"])
+        sums = getattr(self, "task_loss_sums_", None)
+        if sums is not None:
+            prefix = "train" if training else "valid"
+            rows = len(y_pred)
+            total, count = sums.get(prefix, (0.0, 0))
+            sums[prefix] = (total + task_losses.detach() * rows, count + rows)
+        return task_losses, present
+
+    def _penalty(self, y_true):
+        """The L2 penalty of one training batch (a zero tensor when alpha is 0)."""
+        parameters = [p for p in self.module_.parameters() if p.ndim > 1]
+        if not self.alpha or not parameters:
+            return torch.zeros((), device=parameters[0].device if parameters else "cpu")
+        squares = sum((p**2).sum() for p in parameters)
+        batch_weight = y_true["row_weight_sum"]
+        if isinstance(batch_weight, float):
+            return squares * (0.5 * self.alpha / batch_weight)
+        # a batch whose rows all weigh 0 adds nothing, not alpha / 0
+        return squares * torch.where(batch_weight > 0, 0.5 * self.alpha / batch_weight, 0.0)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        device = y_pred.device
-        loss, task_losses = self.criterion_(
-            y_pred,
-            y_true["values"].to(device),
-            y_true["weights"].to(device),
-            y_true["denominators"].to(device),
+        task_losses, present = self._task_losses(y_pred, y_true, training)
+        criterion = self.criterion_
+        loss = criterion.weighting(criterion.task_weights * task_losses, present)
+        return loss + self._penalty(y_true) if training else loss
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
+        pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        task_losses, present = self._task_losses(y_pred, yi, training=True)
+        criterion = self.criterion_
+        loss = criterion.weighting.backward(
+            criterion.task_weights * task_losses, present, self._penalty(yi), list(self.module_.parameters())
         )
-        if training and self.alpha:
-            squares = sum((p**2).sum() for p in self.module_.parameters() if p.ndim > 1)
-            batch_weight = y_true["row_weight_sum"].to(device)
-            # a batch whose rows all weigh 0 adds nothing, not alpha / 0
-            scale = torch.where(batch_weight > 0, 0.5 * self.alpha / batch_weight, 0.0)
-            loss = loss + scale * squares
-        return loss
+        return {"loss": loss, "y_pred": y_pred}

@@ -13,6 +13,7 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn_mtl._net.MaskedNet",
     "sklearn_mtl._net.RandomSplit",
     "sklearn_mtl._net.StopOnNonFiniteLoss",
+    "sklearn_mtl._net.TaskLossLogger",
     "sklearn_mtl.modules.SharedTrunkNet",
     "skorch.callbacks.logging.EpochTimer",
     "skorch.callbacks.logging.PrintLog",

@@ -50,6 +50,12 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         :class:`MaskedMultiTaskClassifier` for the formulas.
     task_weights : array-like of shape (n_tasks,) or dict, default=None
         Multiplies each task's loss; a dict is keyed by task name or index.
+    task_weighting : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad"} or TaskWeighting, default="equal"
+        How the task losses become one loss: a fixed sum (``"equal"``) or an automatic strategy
+        from :mod:`sklearn_mtl.weighting` (the gradient-based ones cost one backward pass per task).
+    sampling : {"uniform", "task_balanced"}, default="uniform"
+        ``"task_balanced"`` draws each epoch's rows with replacement so that every task's targets
+        are drawn equally often.
     device : str or torch.device, default="cpu"
         Where to train, for example ``"cuda"``.
     module : callable, default=None
@@ -110,9 +116,9 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
     (3, 2)
     """
 
-    def _learn_targets(self, y2d, observed, sample_weight, classes=None):
+    def _learn_targets(self, y2d, observed, row_weights, classes=None):
         values = regression_values(y2d, observed, getattr(self, "task_names_", None))
-        self._target_scaler = fit_target_scaler(values, getattr(self, "task_names_", None), sample_weight)
+        self._target_scaler = fit_target_scaler(values, getattr(self, "task_names_", None), row_weights)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):

@@ -9,9 +9,9 @@ from sklearn_mtl._losses import (
     ClassificationOutputLayout,
     MaskedMultiTaskLoss,
     RegressionOutputLayout,
-    WeightedSum,
     task_denominators,
 )
+from sklearn_mtl.weighting import EqualWeighting
 
 N_CLASSES = [2, 3, 2, 4, 3]
 
@@ -28,9 +28,10 @@ def _problem(seed=0, n_rows=40):
 def _loss(layout, normalization, logits, values, observed, task_weights=None):
     weights = observed.double()
     task_weights = torch.ones(len(N_CLASSES)) if task_weights is None else task_weights
-    criterion = MaskedMultiTaskLoss(layout, WeightedSum(task_weights))
+    criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), task_weights)
     denominators = task_denominators(weights, torch.ones(len(weights)), normalization)
-    return criterion(logits, values, weights, denominators)
+    task_losses, present = criterion(logits, values, weights, denominators)
+    return criterion.weighting(criterion.task_weights * task_losses, present), task_losses
 
 
 def _reference_task_sums(layout, logits, values, observed):
@@ -86,9 +87,10 @@ def test_nan_targets_give_no_nan_loss_or_gradient():
     outputs = torch.tensor(rng.normal(size=(30, 3)), requires_grad=True)
     observed = torch.tensor(rng.rand(30, 3) < 0.5)
     values = torch.where(observed, torch.tensor(rng.normal(size=(30, 3))), torch.tensor(float("nan")))
-    criterion = MaskedMultiTaskLoss(RegressionOutputLayout(3), WeightedSum(torch.ones(3)))
+    criterion = MaskedMultiTaskLoss(RegressionOutputLayout(3), EqualWeighting(), torch.ones(3))
     weights = observed.double()
-    loss, _ = criterion(outputs, values, weights, task_denominators(weights, torch.ones(30), "per_task"))
+    task_losses, _ = criterion(outputs, values, weights, task_denominators(weights, torch.ones(30), "per_task"))
+    loss = task_losses.sum()
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(outputs.grad).all()
@@ -114,7 +116,7 @@ def test_sample_weight_of_two_equals_repeating_the_row():
     row_weights[3] = 2.0
     for normalization in ["per_task", "per_label", "per_sample"]:
         weights = observed.double() * row_weights[:, None]
-        criterion = MaskedMultiTaskLoss(layout, WeightedSum(torch.ones(len(N_CLASSES))))
+        criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), torch.ones(len(N_CLASSES)))
         weighted, _ = criterion(logits, values, weights, task_denominators(weights, row_weights, normalization))
         order = torch.tensor([*range(10), 3])
         repeated_observed = observed[order].double()
@@ -124,7 +126,7 @@ def test_sample_weight_of_two_equals_repeating_the_row():
             repeated_observed,
             task_denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization),
         )
-        torch.testing.assert_close(weighted, repeated)
+        torch.testing.assert_close(weighted, repeated)  # per-task losses
 
 
 def test_probabilities_are_distributions_in_task_order():

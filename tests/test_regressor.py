@@ -84,7 +84,9 @@ def test_non_numeric_target_names_the_task():
 
 def test_diverging_training_stops_with_an_error_naming_the_epoch():
     X, y = _data(n_rows=60)
-    with pytest.raises(ValueError, match=r"training loss became (nan|inf) at epoch \d+\. Try a smaller"):
+    with pytest.raises(
+        ValueError, match=r"training loss became (nan|inf) at epoch \d+ in tasks \['task_0', 'task_1'\]\. Try a smaller"
+    ):
         MaskedMultiTaskRegressor(hidden_layer_sizes=(16,), max_iter=15, learning_rate_init=1e6, random_state=0).fit(
             X * 1e6, y
         )
