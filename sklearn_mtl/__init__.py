@@ -1,14 +1,31 @@
-"""Multi-task neural networks for scikit-learn that train on the labels you have."""
+"""Multi-task neural networks for scikit-learn that train on the labels you have.
 
+The estimators are imported on first use, so that ``import sklearn_mtl.metrics`` (numpy and
+scikit-learn only) does not import torch.
+"""
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
-
-from ._classifier import MaskedMultiTaskClassifier
-from ._persistence import SKOPS_TRUSTED_TYPES
-from ._regressor import MaskedMultiTaskRegressor
 
 try:
     __version__ = version("sklearn-mtl")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
+_LAZY_NAMES = {
+    "MaskedMultiTaskClassifier": "._classifier",
+    "MaskedMultiTaskRegressor": "._regressor",
+    "SKOPS_TRUSTED_TYPES": "._persistence",
+}
+
 __all__ = ["MaskedMultiTaskClassifier", "MaskedMultiTaskRegressor", "SKOPS_TRUSTED_TYPES", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+    raise AttributeError(f"module 'sklearn_mtl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

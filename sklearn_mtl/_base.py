@@ -246,7 +246,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         targets = self._encode_targets(y2d, observed)
         task_weights = self._check_task_weights()
 
-        dataset = self._make_dataset(X, targets, count_weights, row_weights, device)
+        dataset = self._make_dataset(X, y2d, targets, count_weights, row_weights, device)
         batch_size = min(200, len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -322,7 +322,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             raise ValueError("task_weights must be finite and non-negative.")
         return weights.astype(self.dtype)
 
-    def _make_dataset(self, X, targets, count_weights, row_weights, device):
+    def _make_dataset(self, X, y2d, targets, count_weights, row_weights, device):
         X = _to_tensor_input(X, self.dtype)
         values = targets.values if targets.values.dtype.kind == "i" else targets.values.astype(self.dtype)
         multipliers = self._loss_multipliers(targets, count_weights)
@@ -342,6 +342,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             row_probabilities=None
             if self.sampling == "uniform"
             else tensor(_task_balanced_probabilities(count_weights)),
+            y=y2d,
         )
 
     def _display_task_names(self):
@@ -406,7 +407,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "warm_start": True,
         }
         params.update(self.net_params or {})
-        return MaskedNet(**params)
+        net = MaskedNet(**params)
+        # skorch's EpochScoring calls scorers with the net; masked scorers follow this back to the
+        # estimator, which knows the classes, the task names and how to decode outputs
+        net._sklearn_mtl_estimator = self
+        return net
 
     def _configure_stopping(self, validate):
         """Stop on the validation loss of a held-out split (restoring the best epoch's weights), or
@@ -426,6 +431,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
         module = self.net_.module_
+        module.train(False)
         device = next(module.parameters()).device
         state = {
             name: tensor.to(torch.float64) if tensor.is_floating_point() else tensor
@@ -450,6 +456,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}."
             )
         return y2d
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            self.net_._sklearn_mtl_estimator = self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

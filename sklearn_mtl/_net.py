@@ -33,9 +33,14 @@ class MaskedDataset(torch.utils.data.Dataset):
         The loss normalization, which decides the per-task denominators of this data set.
     row_probabilities : tensor of shape (n_samples,), default=None
         Probability of drawing each row in training (task-balanced sampling); None is uniform.
+    y : ndarray of shape (n_samples, n_tasks), default=None
+        The labels as the user gave them, for scorers that skorch's ``EpochScoring`` calls with
+        this data set (they score original labels, not encoded ones).
     """
 
-    def __init__(self, X, values, loss_weights, count_weights, row_weights, normalization, row_probabilities=None):
+    def __init__(
+        self, X, values, loss_weights, count_weights, row_weights, normalization, row_probabilities=None, y=None
+    ):
         self.X = X
         self.values = values
         self.loss_weights = loss_weights
@@ -43,6 +48,7 @@ class MaskedDataset(torch.utils.data.Dataset):
         self.row_weights = row_weights
         self.normalization = normalization
         self.row_probabilities = row_probabilities
+        self.y = y
         self.denominators = task_denominators(count_weights, row_weights, normalization, row_probabilities)
         # without sample weights a batch's weight is its row count: no gather and sum per batch
         self._unit_rows = bool((row_weights == 1).all())
@@ -65,6 +71,7 @@ class MaskedDataset(torch.utils.data.Dataset):
             loss_weights if count_weights is None else count_weights,
             self.row_weights[indices],
             self.normalization,
+            y=None if self.y is None else self.y[indices.numpy()],
         )
 
     def batch(self, indices):
@@ -238,6 +245,12 @@ class MaskedNet(NeuralNet):
     def __init__(self, *args, alpha=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.alpha = alpha
+
+    def __getstate__(self):
+        # the estimator that owns this net restores the back-reference when it is unpickled
+        state = super().__getstate__()
+        state.pop("_sklearn_mtl_estimator", None)
+        return state
 
     def notify(self, method_name, **cb_kwargs):
         """As skorch's, but batch-level events skip the callbacks that do nothing with them.

@@ -216,9 +216,6 @@ def test_importing_metrics_and_model_selection_code_never_imports_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.xfail(
-    reason="sklearn_mtl/__init__.py imports the estimators (and torch) eagerly; it needs lazy imports", strict=False
-)
 def test_import_sklearn_mtl_metrics_does_not_import_torch():
     code = "import sys, sklearn_mtl.metrics; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
