@@ -119,7 +119,8 @@ def task_denominators(count_weights, row_weights, normalization, row_probabiliti
     tensor of shape (n_tasks,)
         ``per_task``: each task's (weighted) count of observed labels; ``per_label``: the count of
         all observed labels, for every task; ``per_sample``: the (weighted) number of rows. With
-        ``row_probabilities``, the count expected in ``n_samples`` draws.
+        ``row_probabilities``, the count expected in ``n_samples`` draws. A denominator that
+        would be 0 is 1 instead: its numerator is 0 too, so the task's loss is exactly 0, not 0/0.
     """
     if normalization not in LOSS_NORMALIZATIONS:
         raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
@@ -131,20 +132,21 @@ def task_denominators(count_weights, row_weights, normalization, row_probabiliti
         per_task = n_samples * (row_probabilities.to(count_weights.dtype) @ count_weights)
         per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
     if normalization == "per_task":
-        return per_task
-    if normalization == "per_label":
-        return per_task.sum().expand(n_tasks).clone()
-    return per_row.expand(n_tasks).clone()
+        denominators = per_task
+    elif normalization == "per_label":
+        denominators = per_task.sum().expand(n_tasks).clone()
+    else:
+        denominators = per_row.expand(n_tasks).clone()
+    return torch.where(denominators > 0, denominators, torch.ones_like(denominators))
 
 
 def masked_task_losses(entry_losses, entry_weights, denominators):
     """Sum each task's weighted entry losses and divide by its denominator.
 
-    A task whose denominator is 0 (no observed label) gets a loss of exactly 0, never 0/0.
+    The denominators come from :func:`task_denominators`, never 0: a task without labels has a
+    sum of 0 and so a loss of exactly 0.
     """
-    sums = (entry_losses * entry_weights).sum(dim=0)
-    safe = torch.where(denominators > 0, denominators, torch.ones_like(denominators))
-    return sums / safe
+    return (entry_losses * entry_weights).sum(dim=0) / denominators
 
 
 class MaskedMultiTaskLoss(nn.Module):
@@ -170,11 +172,13 @@ class MaskedMultiTaskLoss(nn.Module):
         """Return ``(task_losses, present)`` for one batch.
 
         ``task_losses`` are the unweighted per-task losses; ``present`` says which tasks have a
-        label in the batch. Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker,
+        label in the batch (None when the weighting strategy does not use it, which saves two
+        operations per batch). Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker,
         garbage) is replaced before the loss is computed: multiplying a NaN loss by 0 would still
         give NaN, and so would its gradient.
         """
-        values = torch.where(weights > 0, values, torch.zeros_like(values))
-        entries = self.layout.entry_losses(outputs, values)
+        missing = weights == 0
+        entries = self.layout.entry_losses(outputs, values.masked_fill(missing, 0))
         task_losses = masked_task_losses(entries, weights.to(entries.dtype), denominators)
-        return task_losses, (weights > 0).any(dim=0)
+        present = (~missing).any(dim=0) if self.weighting.uses_presence else None
+        return task_losses, present

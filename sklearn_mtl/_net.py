@@ -279,8 +279,11 @@ class MaskedNet(NeuralNet):
         if sums is not None:
             prefix = "train" if training else "valid"
             rows = len(y_pred)
-            total, count = sums.get(prefix, (0.0, 0))
-            sums[prefix] = (total + task_losses.detach() * rows, count + rows)
+            if prefix not in sums:
+                sums[prefix] = (torch.zeros_like(task_losses, requires_grad=False), 0)
+            total, count = sums[prefix]
+            total.add_(task_losses.detach(), alpha=rows)
+            sums[prefix] = (total, count + rows)
         return task_losses, present
 
     def _penalty(self, y_true):
@@ -304,7 +307,8 @@ class MaskedNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
         pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients."""
-        self._set_training(True)
+        if not self.module_.training:  # set once per epoch, not once per batch
+            self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
         task_losses, present = self._task_losses(y_pred, yi, training=True)

@@ -5,9 +5,9 @@ losses in, a scalar out, plus whatever state the strategy learns. The estimators
 through their ``task_weighting`` parameter, by name or as an instance; adding a strategy does not
 touch them.
 
-Every strategy receives ``present``, a boolean vector saying which tasks have at least one label
-in the batch: a task absent from a batch has a loss of exactly 0 and must neither pull its learned
-weight nor distort the others.
+A task absent from a batch has a loss of exactly 0 and must neither pull its learned weight nor
+distort the others. Strategies that need to know which tasks are present set ``uses_presence``
+and receive ``present``, a boolean vector (the others receive None, which saves work per batch).
 """
 
 import torch
@@ -35,12 +35,14 @@ class TaskWeighting(nn.Module):
     --------
     >>> import torch
     >>> from sklearn_mtl.weighting import EqualWeighting
-    >>> EqualWeighting()(torch.tensor([0.5, 0.25]), torch.tensor([True, True]))
+    >>> EqualWeighting()(torch.tensor([0.5, 0.25]), None)
     tensor(0.7500)
     """
 
     #: Cost per training step, for the docs: the number of backward passes.
     backward_passes = "1"
+    #: Whether :meth:`forward` and :meth:`backward` need ``present`` (else they get None).
+    uses_presence = False
 
     def setup(self, n_tasks):
         """Create the state for ``n_tasks`` tasks; called once when the network is built."""
@@ -73,7 +75,7 @@ class EqualWeighting(TaskWeighting):
     --------
     >>> import torch
     >>> from sklearn_mtl.weighting import EqualWeighting
-    >>> EqualWeighting()(torch.tensor([1.0, 2.0]), torch.tensor([True, True]))
+    >>> EqualWeighting()(torch.tensor([1.0, 2.0]), None)
     tensor(3.)
     """
 
@@ -98,6 +100,8 @@ class UncertaintyWeighting(TaskWeighting):
     >>> weighting(torch.tensor([1.0, 2.0]), torch.tensor([True, False]))
     tensor(1., grad_fn=<SumBackward0>)
     """
+
+    uses_presence = True
 
     def setup(self, n_tasks):
         super().setup(n_tasks)
@@ -192,6 +196,7 @@ class PCGrad(TaskWeighting):
     """
 
     backward_passes = "one per task"
+    uses_presence = True
 
     def backward(self, task_losses, present, extra_loss, shared_parameters):
         parameters = [p for p in shared_parameters if p.requires_grad]
@@ -250,6 +255,7 @@ class GradNorm(TaskWeighting):
     """
 
     backward_passes = "one per task (on the last shared layer) plus one"
+    uses_presence = True
 
     def __init__(self, alpha=1.5):
         super().__init__()
