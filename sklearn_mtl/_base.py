@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 
 from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss
 from ._net import BatchIterator, MaskedDataset, MaskedNet, RandomSplit, StopOnNonFiniteLoss, TaskLossLogger
@@ -65,7 +65,9 @@ def _check_fit_sample_weight(sample_weight, X, observed):
     """``(row_weights, count_weights)`` from a 1-D (per row) or 2-D (per label) sample_weight.
 
     ``count_weights`` is each label's weight, 0 where the label is missing; ``row_weights`` is a
-    row's weight (for a 2-D sample_weight, the mean of its labels' weights).
+    row's weight. A 2-D sample_weight weighs labels only: every row then weighs 1 (in the
+    ``per_sample`` denominator and the L2 penalty), so that a label of weight 0 is exactly a
+    missing label.
     """
     if sample_weight is not None and np.asarray(sample_weight).ndim == 2:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
@@ -76,9 +78,17 @@ def _check_fit_sample_weight(sample_weight, X, observed):
             )
         if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
             raise ValueError("sample_weight must be finite and non-negative (0 drops a label).")
-        return sample_weight.mean(axis=1), np.where(observed, sample_weight, 0.0)
+        return np.ones(len(sample_weight)), np.where(observed, sample_weight, 0.0)
     row_weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     return row_weights, observed * row_weights[:, None]
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    """A tuple of positive ints (an int is one layer, as in MLPClassifier)."""
+    sizes = (hidden_layer_sizes,) if isinstance(hidden_layer_sizes, numbers.Integral) else tuple(hidden_layer_sizes)
+    if not all(isinstance(size, numbers.Integral) and size > 0 for size in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers; got {hidden_layer_sizes!r}.")
+    return tuple(int(size) for size in sizes)
 
 
 def _task_balanced_probabilities(count_weights):
@@ -98,7 +108,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
     """Shared logic; the subclasses say how targets are encoded and outputs decoded."""
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -109,7 +119,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "missing_label": "no_validation",
+        "missing_label": [numbers.Real, str, None],
         "loss_normalization": [StrOptions(set(LOSS_NORMALIZATIONS))],
         "task_weights": ["array-like", dict, None],
         "task_weighting": [StrOptions(set(TASK_WEIGHTINGS)), TaskWeighting],
@@ -234,8 +244,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
         y2d, was_1d, task_names = as_2d_targets(y)
         check_consistent_length(X, y2d)
-        observed = ~missing_mask(y2d, self.missing_label)
-        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
+        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, ~missing_mask(y2d, self.missing_label))
+        # a label of weight 0 is a missing label: it neither trains nor defines a class or a scale
+        observed = count_weights > 0
 
         if continue_training:
             self._check_same_tasks(y2d, was_1d, task_names)
@@ -250,21 +261,26 @@ class _BaseMaskedMultiTask(BaseEstimator):
         batch_size = min(200, len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
-        if not continue_training:
-            self.net_ = self._build_net(task_weights, batch_size, device)
-        else:
-            # attributes, not set_params: re-setting criterion or optimizer parameters would make
-            # skorch re-initialize them and lose the optimizer's state
-            self.net_.criterion_.task_weights.copy_(torch.from_numpy(task_weights))
-            self.net_.batch_size = batch_size
-        self.net_.iterator_train__seed = seed
-        with _seeded_torch(seed, device):
+        try:
+            with _seeded_torch(seed, device):
+                if continue_training:
+                    # attributes, not set_params: re-setting criterion or optimizer parameters
+                    # would make skorch re-initialize them and lose the optimizer's state
+                    self.net_.criterion_.task_weights.copy_(torch.from_numpy(task_weights))
+                    self.net_.batch_size = batch_size
+                else:
+                    self.net_ = self._build_net(task_weights, batch_size, device)
+                    self.net_.initialize()
+                    # in place: the optimizer keeps the same parameter objects
+                    self.net_.module_.to(getattr(torch, self.dtype))
+                    self._check_module_output(dataset)
+                self.net_.iterator_train__seed = seed
+                self._configure_stopping(validate=self.early_stopping and not incremental)
+                self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
+        except Exception:
             if not continue_training:
-                self.net_.initialize()
-                # in place: the optimizer keeps the same parameter objects
-                self.net_.module_.to(getattr(torch, self.dtype))
-            self._configure_stopping(validate=self.early_stopping and not incremental)
-            self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
+                self._forget_fit()  # a failed fit leaves no half-trained model behind
+            raise
         self.net_.module_.train(False)
 
         self.history_ = self.net_.history
@@ -279,6 +295,28 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _forget_fit(self):
+        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
+            delattr(self, name)
+
+    def _check_module_output(self, dataset):
+        """A custom module must map a batch to (n_rows, n_outputs); say so before training."""
+        if self.module is None:
+            return
+        n_outputs = self._output_layout().n_outputs
+        inputs, _ = dataset.batch(slice(0, 2))
+        module = self.net_.module_
+        module.train(False)
+        with torch.no_grad():
+            outputs = module(inputs)
+        if not isinstance(outputs, torch.Tensor) or tuple(outputs.shape) != (len(inputs), n_outputs):
+            shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+            raise ValueError(
+                f"module returned {shape} for {len(inputs)} rows; it must return a tensor of shape "
+                f"(n_rows, {n_outputs}): one column per binary or regression task and K per task with "
+                "K > 2 classes, in task order."
+            )
 
     def _make_rng(self):
         if self.random_state is None:
@@ -358,14 +396,25 @@ class _BaseMaskedMultiTask(BaseEstimator):
 
     def _build_net(self, task_weights, batch_size, device):
         layout = self._output_layout()
-        module = SharedTrunkNet if self.module is None else self.module
         module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
         if self.module is None:
             module_params.update(
-                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
                 activation=self.activation,
                 dropout=self.dropout,
+                head_widths=layout.head_widths,
             )
+        if self.optimizer is not None and not (
+            isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer)
+        ):
+            raise TypeError(
+                f"optimizer must be a torch.optim.Optimizer class such as torch.optim.SGD; got {self.optimizer!r}. "
+                "Pass its arguments through net_params, e.g. {'optimizer__momentum': 0.9}."
+            )
+        for callback in self.callbacks or []:
+            instance = callback[1] if isinstance(callback, tuple) and len(callback) == 2 else callback
+            if not isinstance(instance, Callback):
+                raise TypeError(f"callbacks must hold skorch callbacks (or (name, callback) pairs); got {callback!r}.")
         optimizer_params = {}
         if self.optimizer is None and device.type in ("cpu", "cuda"):
             optimizer_params["optimizer__fused"] = True
@@ -381,7 +430,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self.validation_fraction, seed=int(self._rng.randint(np.iinfo(np.int32).max))
         )
         params = {
-            "module": module,
+            "module": SharedTrunkNet if self.module is None else self.module,
             **{f"module__{key}": value for key, value in module_params.items()},
             "criterion": MaskedMultiTaskLoss,
             "criterion__layout": layout,
@@ -407,7 +456,10 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "warm_start": True,
         }
         params.update(self.net_params or {})
-        net = MaskedNet(**params)
+        try:
+            net = MaskedNet(**params)
+        except ValueError as error:
+            raise ValueError(f"net_params: {error}") from None
         # skorch's EpochScoring calls scorers with the net; masked scorers follow this back to the
         # estimator, which knows the classes, the task names and how to decode outputs
         net._sklearn_mtl_estimator = self
@@ -430,6 +482,16 @@ class _BaseMaskedMultiTask(BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
+        outputs = self._raw_forward(X)
+        if not torch.isfinite(outputs).all():
+            rows = torch.nonzero(~torch.isfinite(outputs).all(dim=1)).flatten()[:5].tolist()
+            raise ValueError(
+                f"The network's outputs are not finite for rows {rows}. Either training diverged (refit with a "
+                "smaller learning_rate_init, and standardize X) or these rows hold extreme values."
+            )
+        return outputs
+
+    def _raw_forward(self, X):
         module = self.net_.module_
         module.train(False)
         device = next(module.parameters()).device
@@ -444,8 +506,6 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 chunk = chunk.toarray() if sp.issparse(chunk) else chunk
                 inputs = torch.as_tensor(np.require(chunk, np.float64, ["C", "W"]), device=device)
                 outputs.append(torch.func.functional_call(module, state, (inputs,)).cpu())
-        if not outputs:
-            return torch.empty((0, self._output_layout().n_outputs), dtype=torch.float64)
         return torch.cat(outputs)
 
     def _prediction_target(self, y):

@@ -8,7 +8,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from ._base import StrOptions, _BaseMaskedMultiTask, _fit_context
 from ._losses import ClassificationOutputLayout
-from ._targets import encode_classification_targets, learn_classes, task_label
+from ._targets import encode_classification_targets, learn_classes, missing_mask, task_label
 from .metrics import masked_accuracy_score
 
 
@@ -351,6 +351,21 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         dtype = dtypes.pop() if len(dtypes) == 1 else object
         return np.column_stack([label.astype(dtype) for label in labels]) if labels else labels
 
+    def _warn_unseen_labels(self, y2d):
+        """Labels a task never saw in fit can only be predicted wrong: say so, naming the task."""
+        observed = ~missing_mask(y2d, self.missing_label)
+        task_names = getattr(self, "task_names_", None)
+        for task, classes in enumerate(self._task_classes):
+            values = y2d[observed[:, task], task]
+            unseen = [value for value in set(values.tolist()) if value not in set(classes.tolist())]
+            if unseen:
+                warnings.warn(
+                    f"{task_label(task, task_names)} has labels {sorted(map(str, unseen))[:5]} in y that it never "
+                    f"saw in fit (its classes are {classes.tolist()}); they count as errors.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of each task's accuracy on its observed labels.
 
@@ -366,5 +381,6 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         float
         """
         y2d = self._prediction_target(y)
+        self._warn_unseen_labels(y2d)
         predictions = self.predict(X).reshape(y2d.shape)
         return masked_accuracy_score(y2d, predictions, sample_weight=sample_weight, missing_label=self.missing_label)

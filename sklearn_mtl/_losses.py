@@ -39,6 +39,7 @@ class ClassificationOutputLayout:
             groups.setdefault(width, []).append(task)
             start += width
         self.n_outputs = start
+        self.head_widths = [stop - start for start, stop in self.task_columns]
         self._groups = []
         order = []
         for width, tasks in sorted(groups.items()):
@@ -95,6 +96,7 @@ class RegressionOutputLayout:
     def __init__(self, n_tasks):
         self.n_tasks = int(n_tasks)
         self.n_outputs = self.n_tasks
+        self.head_widths = [1] * self.n_tasks
 
     def entry_losses(self, outputs, targets):
         """Squared error of every (row, task) entry: a (n_rows, n_tasks) tensor."""

@@ -252,6 +252,16 @@ class MaskedNet(NeuralNet):
         state.pop("_sklearn_mtl_estimator", None)
         return state
 
+    def initialize_module(self):
+        """As skorch's, then check that a user's ``module`` built a ``torch.nn.Module``."""
+        super().initialize_module()
+        if not isinstance(self.module_, torch.nn.Module):
+            raise TypeError(
+                "module must build a torch.nn.Module when called as module(n_features=..., n_outputs=...); "
+                f"it returned {type(self.module_).__name__}."
+            )
+        return self
+
     def notify(self, method_name, **cb_kwargs):
         """As skorch's, but batch-level events skip the callbacks that do nothing with them.
 

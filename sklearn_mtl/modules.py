@@ -1,5 +1,6 @@
 """PyTorch modules for multi-task learning: a shared trunk with all task heads fused in one layer."""
 
+import torch
 from torch import nn
 
 __all__ = ["SharedTrunkNet"]
@@ -18,6 +19,8 @@ class SharedTrunkNet(nn.Module):
     The trunk is ``Linear -> activation -> Dropout`` per hidden layer. The heads of all tasks are
     the rows of one ``Linear(hidden_layer_sizes[-1], n_outputs)``: one matrix product serves every
     task, which is much faster than a Python loop over per-task heads when there are many tasks.
+    With ``head_widths``, every task's head starts from the same random rows, so that no task
+    depends on where it sits among the others: permuting the tasks permutes the fitted model.
 
     Parameters
     ----------
@@ -32,6 +35,9 @@ class SharedTrunkNet(nn.Module):
         Activation after each hidden layer, named as in :class:`~sklearn.neural_network.MLPClassifier`.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
+    head_widths : list of int, default=None
+        Number of outputs of each task's head, in order (they sum to ``n_outputs``). When given,
+        all heads start alike; None initializes the fused head as one ``nn.Linear``.
 
     Examples
     --------
@@ -42,7 +48,9 @@ class SharedTrunkNet(nn.Module):
     torch.Size([5, 3])
     """
 
-    def __init__(self, n_features, n_outputs, hidden_layer_sizes=(100,), activation="relu", dropout=0.0):
+    def __init__(
+        self, n_features, n_outputs, hidden_layer_sizes=(100,), activation="relu", dropout=0.0, head_widths=None
+    ):
         super().__init__()
         layers = []
         width = n_features
@@ -53,6 +61,25 @@ class SharedTrunkNet(nn.Module):
             width = size
         self.trunk = nn.Sequential(*layers)
         self.heads = nn.Linear(width, n_outputs)
+        if head_widths is not None:
+            self._start_heads_alike(head_widths)
+
+    def _start_heads_alike(self, head_widths):
+        """Start every task's head from the same random rows (its first ``width`` of them).
+
+        Then no task's starting point depends on where it sits among the others, and permuting
+        the tasks permutes the fitted model's outputs.
+        """
+        if sum(head_widths) != self.heads.out_features:
+            raise ValueError(f"head_widths sum to {sum(head_widths)}, not n_outputs={self.heads.out_features}.")
+        with torch.no_grad():
+            weight, bias = self.heads.weight, self.heads.bias
+            shared_weight, shared_bias = weight[: max(head_widths)].clone(), bias[: max(head_widths)].clone()
+            start = 0
+            for width in head_widths:
+                weight[start : start + width] = shared_weight[:width]
+                bias[start : start + width] = shared_bias[:width]
+                start += width
 
     def forward(self, X):
         return self.heads(self.trunk(X))

@@ -56,7 +56,9 @@ class TaskWeighting(nn.Module):
         """Fill the gradients of one training step; returns the loss that was minimized.
 
         ``extra_loss`` (the L2 penalty) is added to the strategy's loss. ``shared_parameters`` is
-        the list of parameters that every task's loss depends on, for gradient-based strategies.
+        the list of the network's trainable parameters in module order, output layer last (the
+        estimators pass ``list(module.parameters())``): gradient-based strategies fill the
+        gradients of all of them.
         """
         loss = self(task_losses, present) + extra_loss
         loss.backward()
@@ -158,7 +160,10 @@ class DynamicWeightAverage(TaskWeighting):
         losses = epoch_task_losses.to(self.previous_losses)
         if not torch.isnan(self.previous_losses).all():
             ratios = losses / self.previous_losses
-            ratios = torch.where(torch.isfinite(ratios) & (self.previous_losses > 0), ratios, torch.ones_like(ratios))
+            # a task without labels in either epoch has a mean loss of exactly 0: no evidence of
+            # progress, so a ratio of 1 (not 0, which would drop its weight, nor inf)
+            measured = torch.isfinite(ratios) & (self.previous_losses > 0) & (losses > 0)
+            ratios = torch.where(measured, ratios, torch.ones_like(ratios))
             self.weights = self.n_tasks * torch.softmax(ratios / self.temperature, dim=0)
         self.previous_losses = losses
 
@@ -236,8 +241,14 @@ class GradNorm(TaskWeighting):
     layer approaches the mean norm times :math:`(\\tilde r_t)^\\alpha`, where :math:`\\tilde r_t`
     is the task's loss relative to its first loss, divided by the mean of those ratios: tasks
     that train slower get larger gradients. The weights are renormalized to sum to the number of
-    tasks. Absent tasks are left out of the mean and of the weight update. Cost: one backward
-    pass per present task on the last shared layer (with a second-order term), plus the usual one.
+    tasks (before each step and at the end of each epoch). Absent tasks are left out of the mean
+    and of the weight update. Cost: one backward pass per present task on the last shared layer
+    (with a second-order term), plus the usual one.
+
+    The last shared layer is the last weight matrix before the output layer (the trunk's last
+    ``Linear`` in :class:`~sklearn_mtl.modules.SharedTrunkNet`): the output layer holds every
+    task's head, so a task's gradient there is its own head's, not the shared one GradNorm
+    balances. A network without hidden layers shares nothing; its output layer is used.
 
     Parameters
     ----------
@@ -269,14 +280,24 @@ class GradNorm(TaskWeighting):
     def forward(self, task_losses, present):
         return (self.task_scales.to(task_losses.dtype) * task_losses).sum()
 
-    def backward(self, task_losses, present, extra_loss, shared_parameters):
-        with torch.no_grad():  # renormalize what the optimizer's last step left
+    @staticmethod
+    def _last_shared_layer(parameters):
+        """The weight matrix whose gradient norms are balanced (see the class docstring)."""
+        matrices = [p for p in parameters if p.ndim >= 2 and p.requires_grad]
+        return matrices[-2] if len(matrices) >= 2 else matrices[-1]
+
+    def _renormalize(self):
+        with torch.no_grad():
             self.task_scales.clamp_(min=1e-4)
             self.task_scales.mul_(self.n_tasks / self.task_scales.sum())
+
+    def backward(self, task_losses, present, extra_loss, shared_parameters):
+        self._renormalize()  # what the optimizer's last step left
+        with torch.no_grad():
             first_seen = present & torch.isnan(self.initial_losses)
             self.initial_losses[first_seen] = task_losses.detach()[first_seen].to(self.initial_losses)
         loss = self(task_losses, present) + extra_loss
-        last_shared = shared_parameters[-1]
+        last_shared = self._last_shared_layer(shared_parameters)
         scales = self.task_scales.to(task_losses.dtype)
         norms = {}
         for task in torch.nonzero(present).flatten().tolist():
@@ -297,6 +318,10 @@ class GradNorm(TaskWeighting):
         # the weights learn from the balance loss only, not from the loss they scale
         self.task_scales.grad = scale_grad
         return loss
+
+    def end_epoch(self, epoch_task_losses):
+        # the fitted weights sum to n_tasks too, not only those of the next step
+        self._renormalize()
 
 
 #: The strategies the estimators' ``task_weighting`` parameter accepts by name.
