@@ -270,7 +270,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
                     self.net_.batch_size = batch_size
                 else:
                     self.net_ = self._build_net(task_weights, batch_size, device)
-                    self.net_.initialize()
+                    self._initialize_net()
                     # in place: the optimizer keeps the same parameter objects
                     self.net_.module_.to(getattr(torch, self.dtype))
                     self._check_module_output(dataset)
@@ -295,6 +295,14 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _initialize_net(self):
+        try:
+            self.net_.initialize()
+        except ValueError as error:
+            if self.net_params:  # skorch checks parameter names here: point at where they came from
+                raise ValueError(f"net_params {sorted(self.net_params)}: {error}") from None
+            raise
 
     def _forget_fit(self):
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
@@ -456,10 +464,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "warm_start": True,
         }
         params.update(self.net_params or {})
-        try:
-            net = MaskedNet(**params)
-        except ValueError as error:
-            raise ValueError(f"net_params: {error}") from None
+        net = MaskedNet(**params)
         # skorch's EpochScoring calls scorers with the net; masked scorers follow this back to the
         # estimator, which knows the classes, the task names and how to decode outputs
         net._sklearn_mtl_estimator = self
@@ -508,9 +513,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 outputs.append(torch.func.functional_call(module, state, (inputs,)).cpu())
         return torch.cat(outputs)
 
-    def _prediction_target(self, y):
-        """y at score time as a 2-D array, checked against the fitted tasks."""
+    def _prediction_target(self, X, y):
+        """y at score time as a 2-D array, checked against X and the fitted tasks."""
+        check_is_fitted(self)
         y2d, _, _ = as_2d_targets(y)
+        check_consistent_length(X, y2d)
         if y2d.shape[1] != self.n_tasks_:
             raise ValueError(
                 f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}."

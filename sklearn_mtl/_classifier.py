@@ -380,7 +380,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         -------
         float
         """
-        y2d = self._prediction_target(y)
+        y2d = self._prediction_target(X, y)
         self._warn_unseen_labels(y2d)
         predictions = self.predict(X).reshape(y2d.shape)
         return masked_accuracy_score(y2d, predictions, sample_weight=sample_weight, missing_label=self.missing_label)

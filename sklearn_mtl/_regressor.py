@@ -177,6 +177,6 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         -------
         float
         """
-        y2d = self._prediction_target(y)
+        y2d = self._prediction_target(X, y)
         predictions = self.predict(X).reshape(y2d.shape)
         return masked_r2_score(y2d, predictions, sample_weight=sample_weight, missing_label=self.missing_label)

@@ -91,11 +91,17 @@ def _observed_values(column, observed, name):
 
 
 def _check_finite(values, name):
-    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+    if values.dtype.kind not in "fc" or np.all(np.isfinite(values)):
+        return
+    if np.isnan(values).any():  # NaN among observed values can only come from text such as "nan"
         raise ValueError(
-            f"Input y contains infinity or a value too large for dtype('float64') in {name}; "
-            "mark missing labels with NaN (or missing_label) and replace infinite values."
+            f"{name} has observed values that become NaN as numbers (such as the text 'nan'); mark missing "
+            "labels with np.nan, None or missing_label."
         )
+    raise ValueError(
+        f"Input y contains infinity or a value too large for dtype('float64') in {name}; "
+        "mark missing labels with NaN (or missing_label) and replace infinite values."
+    )
 
 
 def _check_has_labels(observed, name):
