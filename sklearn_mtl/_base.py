@@ -2,8 +2,9 @@
 
 import copy
 import numbers
+import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,11 +51,22 @@ def _to_tensor_input(X, dtype):
     return torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
 
 
+# torch's global RNG is one per process: fits in several threads take turns while they use it
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
 @contextmanager
 def _seeded_torch(seed, device):
-    """Seed torch's RNG for initialization and dropout; the caller's RNG state is restored after."""
+    """Seed torch's global RNG; the caller's RNG state is restored after.
+
+    Initialization draws from the global RNG (``nn.Linear`` does), so it runs here, under a lock.
+    Training does not: shuffling, dropout and PCGrad use private generators (see
+    ``_BaseMaskedMultiTask._attach_generator``), so fits in parallel threads neither disturb nor
+    wait for each other. A custom ``module`` may draw from the global RNG while training; its
+    whole fit runs here.
+    """
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.random.default_generator.manual_seed(seed)
         if devices:
             torch.cuda.manual_seed(seed)
@@ -262,25 +274,30 @@ class _BaseMaskedMultiTask(BaseEstimator):
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
         try:
-            with _seeded_torch(seed, device):
-                if continue_training:
-                    # attributes, not set_params: re-setting criterion or optimizer parameters
-                    # would make skorch re-initialize them and lose the optimizer's state
-                    self.net_.criterion_.task_weights.copy_(torch.from_numpy(task_weights))
-                    self.net_.batch_size = batch_size
-                else:
+            if continue_training:
+                # attributes, not set_params: re-setting criterion or optimizer parameters would
+                # make skorch re-initialize them and lose the optimizer's state
+                self.net_.criterion_.task_weights.copy_(torch.from_numpy(task_weights))
+                self.net_.batch_size = batch_size
+            else:
+                with _seeded_torch(seed, device):
                     self.net_ = self._build_net(task_weights, batch_size, device)
                     self._initialize_net()
-                    # in place: the optimizer keeps the same parameter objects
-                    self.net_.module_.to(getattr(torch, self.dtype))
-                    self._check_module_output(dataset)
-                self.net_.iterator_train__seed = seed
-                self._configure_stopping(validate=self.early_stopping and not incremental)
+                # in place: the optimizer keeps the same parameter objects
+                self.net_.module_.to(getattr(torch, self.dtype))
+                self._check_module_output(dataset)
+            self.net_.iterator_train__seed = seed
+            self._configure_stopping(validate=self.early_stopping and not incremental)
+            self._attach_generator(torch.Generator(device=device).manual_seed(seed))
+            with _seeded_torch(seed, device) if self.module is not None else nullcontext():
                 self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
         except Exception:
             if not continue_training:
                 self._forget_fit()  # a failed fit leaves no half-trained model behind
             raise
+        finally:
+            if hasattr(self, "net_"):
+                self._attach_generator(None)
         self.net_.module_.train(False)
 
         self.history_ = self.net_.history
@@ -295,6 +312,13 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _attach_generator(self, generator):
+        """Hand a private generator to the modules that draw random numbers while training (None
+        detaches it, so that no generator is stored with the fitted model)."""
+        for part in (*self.net_.module_.modules(), self.net_.criterion_.weighting):
+            if hasattr(part, "generator"):
+                part.generator = generator
 
     def _initialize_net(self):
         try:

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-__all__ = ["SharedTrunkNet"]
+__all__ = ["SharedTrunkNet", "SeededDropout"]
 
 _ACTIVATIONS = {
     "identity": nn.Identity,
@@ -11,6 +11,39 @@ _ACTIVATIONS = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
 }
+
+
+class SeededDropout(nn.Module):
+    """Dropout that draws its masks from ``generator`` when one is set, else from torch's global RNG.
+
+    The estimators set a private generator for the duration of ``fit``, so that training never
+    touches torch's global random state.
+
+    Parameters
+    ----------
+    p : float
+        Probability of zeroing an element.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtl.modules import SeededDropout
+    >>> dropout = SeededDropout(0.5)
+    >>> dropout.generator = torch.Generator().manual_seed(0)
+    >>> dropout(torch.ones(1, 4))
+    tensor([[0., 0., 2., 0.]])
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+        self.generator = None
+
+    def forward(self, X):
+        if not self.training or self.p == 0:
+            return X
+        keep = torch.empty_like(X).bernoulli_(1 - self.p, generator=self.generator)
+        return X * keep / (1 - self.p)
 
 
 class SharedTrunkNet(nn.Module):
@@ -57,7 +90,7 @@ class SharedTrunkNet(nn.Module):
         for size in hidden_layer_sizes:
             layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(SeededDropout(dropout))
             width = size
         self.trunk = nn.Sequential(*layers)
         self.heads = nn.Linear(width, n_outputs)

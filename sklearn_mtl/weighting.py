@@ -203,13 +203,18 @@ class PCGrad(TaskWeighting):
     backward_passes = "one per task"
     uses_presence = True
 
+    def __init__(self):
+        super().__init__()
+        self.generator = None  # set by the estimator while it trains: tasks are shuffled with it
+
     def backward(self, task_losses, present, extra_loss, shared_parameters):
         parameters = [p for p in shared_parameters if p.requires_grad]
         gradients = _present_task_gradients(task_losses, present, parameters)
         projected = []
         for task, gradient in gradients.items():
             gradient = gradient.clone()
-            for other in torch.randperm(len(gradients)).tolist():
+            device = None if self.generator is None else self.generator.device
+            for other in torch.randperm(len(gradients), generator=self.generator, device=device).tolist():
                 other_task = list(gradients)[other]
                 if other_task == task:
                     continue
