@@ -147,8 +147,16 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
     a task with one label in a batch does not get that label's loss at full weight. The epoch's
     ``train_loss`` (the batch-size-weighted mean of batch losses) is then exactly the loss above.
 
-    ``sklearn.model_selection`` turns an integer ``cv`` into a stratified K-fold for classifiers,
-    which fails with ``Input y contains NaN`` on missing labels: pass ``cv=KFold(...)`` explicitly.
+    **Cross-validation with missing labels.** Pass a splitter as ``cv``, for example
+    ``cv=MultiTaskStratifiedKFold(5, shuffle=True, random_state=0)`` (from
+    :mod:`sklearn_mtl.model_selection`) or ``cv=KFold(5, shuffle=True, random_state=0)``. With an
+    integer ``cv`` (or ``cv=None``), scikit-learn's ``check_cv`` inspects y before this estimator
+    is called: a y marking missing labels with NaN or ``pd.NA`` fails with
+    ``ValueError: Input y contains NaN.``, one using None with ``TypeError: '<' not supported``.
+    This affects ``cross_validate``, ``cross_val_score``, ``cross_val_predict``, ``GridSearchCV``,
+    ``RandomizedSearchCV``, ``learning_curve`` and ``validation_curve``; nothing in this estimator
+    can intercept it. Score with :func:`sklearn_mtl.metrics.make_masked_scorer` and
+    :func:`sklearn_mtl.metrics.task_scorers`: scikit-learn's own scorers reject NaN in y.
 
     Examples
     --------
