@@ -314,6 +314,12 @@ class MaskedNet(NeuralNet):
         loss = criterion.weighting(criterion.task_weights * task_losses, present)
         return loss + self._penalty(y_true) if training else loss
 
+    def _shared_parameters(self):
+        """The parameters every task depends on: ``module_.shared_parameters()`` when the module
+        declares them, else all of its parameters."""
+        module = self.module_
+        return list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
+
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
         pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients."""
@@ -324,6 +330,6 @@ class MaskedNet(NeuralNet):
         task_losses, present = self._task_losses(y_pred, yi, training=True)
         criterion = self.criterion_
         loss = criterion.weighting.backward(
-            criterion.task_weights * task_losses, present, self._penalty(yi), list(self.module_.parameters())
+            criterion.task_weights * task_losses, present, self._penalty(yi), self._shared_parameters()
         )
         return {"loss": loss, "y_pred": y_pred}

@@ -114,5 +114,10 @@ class SharedTrunkNet(nn.Module):
                 bias[start : start + width] = shared_bias[:width]
                 start += width
 
+    def shared_parameters(self):
+        """The trunk's parameters, which every task depends on (gradient-based task weightings
+        such as PCGrad and GradNorm work on these; each task owns its rows of ``heads``)."""
+        return self.trunk.parameters()
+
     def forward(self, X):
         return self.heads(self.trunk(X))

@@ -186,9 +186,11 @@ class PCGrad(TaskWeighting):
 
     Each task's gradient is computed separately; where two tasks' gradients conflict (negative
     dot product), the projection of one onto the other's normal plane replaces it, tasks taken in
-    random order. The projected gradients are summed. Tasks absent from the batch have no
-    gradient and take no part. Cost: one backward pass per present task, and memory for one
-    gradient per task; the projection is over every shared parameter.
+    random order. The projected gradients are summed. The projection is over the shared
+    parameters only (the trunk; a custom module declares them with ``shared_parameters()``, else
+    all its parameters count as shared); each task's head keeps its plain gradient. Tasks absent
+    from the batch have no gradient and take no part. Cost: one backward pass per present task
+    plus one, and memory for one shared gradient per task.
 
     Reference: T. Yu, S. Kumar, A. Gupta, S. Levine, K. Hausman, C. Finn, "Gradient Surgery for
     Multi-Task Learning", NeurIPS 2020.
@@ -197,10 +199,10 @@ class PCGrad(TaskWeighting):
     --------
     >>> from sklearn_mtl.weighting import PCGrad
     >>> PCGrad().backward_passes
-    'one per task'
+    'one per task plus one'
     """
 
-    backward_passes = "one per task"
+    backward_passes = "one per task plus one"
     uses_presence = True
 
     def __init__(self):
@@ -208,35 +210,37 @@ class PCGrad(TaskWeighting):
         self.generator = None  # set by the estimator while it trains: tasks are shuffled with it
 
     def backward(self, task_losses, present, extra_loss, shared_parameters):
-        parameters = [p for p in shared_parameters if p.requires_grad]
-        gradients = _present_task_gradients(task_losses, present, parameters)
+        shared = [p for p in shared_parameters if p.requires_grad]
+        gradients = _present_task_gradients(task_losses, present, shared) if shared else {}
+        device = None if self.generator is None else self.generator.device
+        tasks = list(gradients)
         projected = []
-        for task, gradient in gradients.items():
-            gradient = gradient.clone()
-            device = None if self.generator is None else self.generator.device
-            for other in torch.randperm(len(gradients), generator=self.generator, device=device).tolist():
-                other_task = list(gradients)[other]
-                if other_task == task:
+        for task in tasks:
+            gradient = gradients[task].clone()
+            for other in torch.randperm(len(tasks), generator=self.generator, device=device).tolist():
+                other_gradient = gradients[tasks[other]]
+                if tasks[other] == task:
                     continue
-                other_gradient = gradients[other_task]
                 dot = torch.dot(gradient, other_gradient)
                 squared_norm = torch.dot(other_gradient, other_gradient)
                 if dot < 0 and squared_norm > 0:
                     gradient = gradient - dot / squared_norm * other_gradient
             projected.append(gradient)
-        extra_grads = (
-            torch.autograd.grad(extra_loss, parameters, allow_unused=True) if extra_loss.requires_grad else None
-        )
+        extra_grads = None
+        if shared and extra_loss.requires_grad:
+            extra_grads = torch.autograd.grad(extra_loss, shared, retain_graph=True, allow_unused=True)
+        loss = self(task_losses, present) + extra_loss
+        loss.backward()  # the task heads keep these plain gradients; the shared ones are replaced
         total = torch.stack(projected).sum(dim=0) if projected else None
         offset = 0
-        for index, parameter in enumerate(parameters):
+        for index, parameter in enumerate(shared):
             size = parameter.numel()
             grad = torch.zeros_like(parameter) if total is None else total[offset : offset + size].view_as(parameter)
             if extra_grads is not None and extra_grads[index] is not None:
                 grad = grad + extra_grads[index]
-            parameter.grad = grad if parameter.grad is None else parameter.grad + grad
+            parameter.grad = grad
             offset += size
-        return self(task_losses, present).detach() + extra_loss.detach()
+        return loss.detach()
 
 
 class GradNorm(TaskWeighting):
@@ -250,10 +254,10 @@ class GradNorm(TaskWeighting):
     and of the weight update. Cost: one backward pass per present task on the last shared layer
     (with a second-order term), plus the usual one.
 
-    The last shared layer is the last weight matrix before the output layer (the trunk's last
-    ``Linear`` in :class:`~sklearn_mtl.modules.SharedTrunkNet`): the output layer holds every
-    task's head, so a task's gradient there is its own head's, not the shared one GradNorm
-    balances. A network without hidden layers shares nothing; its output layer is used.
+    The last shared layer is the last weight matrix among the module's shared parameters (the
+    trunk's last ``Linear`` in :class:`~sklearn_mtl.modules.SharedTrunkNet`; a custom module
+    declares its shared parameters with a ``shared_parameters()`` method, else all its parameters
+    count as shared). A network without hidden layers shares nothing: its weights stay equal.
 
     Parameters
     ----------
@@ -287,9 +291,9 @@ class GradNorm(TaskWeighting):
 
     @staticmethod
     def _last_shared_layer(parameters):
-        """The weight matrix whose gradient norms are balanced (see the class docstring)."""
+        """The weight matrix whose gradient norms are balanced, or None when nothing is shared."""
         matrices = [p for p in parameters if p.ndim >= 2 and p.requires_grad]
-        return matrices[-2] if len(matrices) >= 2 else matrices[-1]
+        return matrices[-1] if matrices else None
 
     def _renormalize(self):
         with torch.no_grad():
@@ -305,7 +309,7 @@ class GradNorm(TaskWeighting):
         last_shared = self._last_shared_layer(shared_parameters)
         scales = self.task_scales.to(task_losses.dtype)
         norms = {}
-        for task in torch.nonzero(present).flatten().tolist():
+        for task in torch.nonzero(present).flatten().tolist() if last_shared is not None else []:
             (grad,) = torch.autograd.grad(
                 scales[task] * task_losses[task], last_shared, retain_graph=True, create_graph=True
             )
