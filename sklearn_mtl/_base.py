@@ -521,20 +521,17 @@ class _BaseMaskedMultiTask(BaseEstimator):
         return outputs
 
     def _raw_forward(self, X):
-        module = self.net_.module_
-        module.train(False)
+        # a float64 copy per call: threads predicting at once never share a module whose
+        # parameters are being swapped or converted (torch.func.functional_call swaps them in place)
+        module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
         device = next(module.parameters()).device
-        state = {
-            name: tensor.to(torch.float64) if tensor.is_floating_point() else tensor
-            for name, tensor in (*module.named_parameters(), *module.named_buffers())
-        }
         outputs = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = X[start : start + _PREDICT_CHUNK]
                 chunk = chunk.toarray() if sp.issparse(chunk) else chunk
                 inputs = torch.as_tensor(np.require(chunk, np.float64, ["C", "W"]), device=device)
-                outputs.append(torch.func.functional_call(module, state, (inputs,)).cpu())
+                outputs.append(module(inputs).cpu())
         return torch.cat(outputs)
 
     def _prediction_target(self, X, y):
