@@ -247,10 +247,28 @@ class MaskedNet(NeuralNet):
         self.alpha = alpha
 
     def __getstate__(self):
-        # the estimator that owns this net restores the back-reference when it is unpickled
+        # the estimator that owns this net restores the back-reference when it is unpickled, and
+        # the parameter lists are rebuilt from the unpickled module
         state = super().__getstate__()
         state.pop("_sklearn_mtl_estimator", None)
+        state.pop("_parameter_lists", None)
         return state
+
+    def _parameters(self):
+        """``(penalized, shared)`` parameter lists of the current module, built once per module.
+
+        ``penalized`` are the weight matrices the L2 penalty applies to; ``shared`` the parameters
+        every task depends on (``module_.shared_parameters()`` when the module declares them, else
+        all of its parameters). Walking the module tree for them every batch costs more than the
+        penalty itself on small networks.
+        """
+        module = self.module_
+        lists = self.__dict__.get("_parameter_lists")
+        if lists is None or lists[0] is not module:
+            penalized = [p for p in module.parameters() if p.ndim > 1]
+            shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
+            lists = self._parameter_lists = (module, penalized, shared)
+        return lists[1], lists[2]
 
     def initialize_module(self):
         """As skorch's, then check that a user's ``module`` built a ``torch.nn.Module``."""
@@ -298,7 +316,7 @@ class MaskedNet(NeuralNet):
 
     def _penalty(self, y_true):
         """The L2 penalty of one training batch (a zero tensor when alpha is 0)."""
-        parameters = [p for p in self.module_.parameters() if p.ndim > 1]
+        parameters, _ = self._parameters()
         if not self.alpha or not parameters:
             return torch.zeros((), device=parameters[0].device if parameters else "cpu")
         squares = sum((p**2).sum() for p in parameters)
@@ -314,12 +332,6 @@ class MaskedNet(NeuralNet):
         loss = criterion.weighting(criterion.task_weights * task_losses, present)
         return loss + self._penalty(y_true) if training else loss
 
-    def _shared_parameters(self):
-        """The parameters every task depends on: ``module_.shared_parameters()`` when the module
-        declares them, else all of its parameters."""
-        module = self.module_
-        return list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
-
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
         pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients."""
@@ -330,6 +342,6 @@ class MaskedNet(NeuralNet):
         task_losses, present = self._task_losses(y_pred, yi, training=True)
         criterion = self.criterion_
         loss = criterion.weighting.backward(
-            criterion.task_weights * task_losses, present, self._penalty(yi), self._shared_parameters()
+            criterion.task_weights * task_losses, present, self._penalty(yi), self._parameters()[1]
         )
         return {"loss": loss, "y_pred": y_pred}
