@@ -261,7 +261,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         observed = count_weights > 0
 
         if continue_training:
-            self._check_same_tasks(y2d, was_1d, task_names)
+            self._check_same_tasks(y2d)
         else:
             self._set_task_attributes(y2d, was_1d, task_names)
             self._learn_targets(y2d, observed, row_weights, classes)
@@ -364,7 +364,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         elif hasattr(self, "task_names_"):
             del self.task_names_
 
-    def _check_same_tasks(self, y2d, was_1d, task_names):
+    def _check_same_tasks(self, y2d):
         if y2d.shape[1] != self.n_tasks_:
             raise ValueError(
                 f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with "

@@ -218,7 +218,7 @@ class StopOnNonFiniteLoss(Callback):
         epoch = net.history[-1]
         if np.isfinite(epoch["train_loss"]):
             return
-        tasks = [key[len("train_loss_") :] for key, value in epoch.items() if key.startswith("train_loss_")]
+        tasks = [key[len("train_loss_") :] for key in epoch if key.startswith("train_loss_")]
         bad = [task for task in tasks if not np.isfinite(epoch[f"train_loss_{task}"])]
         where = f" in tasks {bad}" if bad else ""
         raise ValueError(
