@@ -333,7 +333,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             when y was 1-D.
         """
         outputs = self._forward(X)
-        probabilities = [p.numpy() for p in self._output_layout().probabilities(outputs)]
+        probabilities = [p.numpy() for p in self.net_.criterion_.layout.probabilities(outputs)]
         return probabilities[0] if self._y_was_1d else probabilities
 
     def predict(self, X):
@@ -349,7 +349,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             Labels in each task's own classes (and dtype; object when the tasks' dtypes differ).
         """
         outputs = self._forward(X)
-        probabilities = self._output_layout().probabilities(outputs)
+        probabilities = self.net_.criterion_.layout.probabilities(outputs)
         labels = [
             classes[p.argmax(dim=1).numpy()] for classes, p in zip(self._task_classes, probabilities, strict=False)
         ]

@@ -62,13 +62,14 @@ class MaskedDataset(torch.utils.data.Dataset):
     def subset(self, indices):
         """The rows ``indices`` as a data set of their own (uniformly sampled), with its own denominators."""
         X = self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices]
-        count_weights = self.count_weights[indices] if self.count_weights is not self.loss_weights else None
         loss_weights = self.loss_weights[indices]
+        # without class weights the two are one tensor, and stay one
+        count_weights = loss_weights if self.count_weights is self.loss_weights else self.count_weights[indices]
         return MaskedDataset(
             X,
             self.values[indices],
             loss_weights,
-            loss_weights if count_weights is None else count_weights,
+            count_weights,
             self.row_weights[indices],
             self.normalization,
             y=None if self.y is None else self.y[indices.numpy()],
