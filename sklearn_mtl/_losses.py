@@ -1,4 +1,4 @@
-"""Masked multi-task losses: per-entry losses, their normalization, and task weighting (torch only).
+"""Masked multi-task losses: per-entry losses, their normalization, and task weighting.
 
 The loss of one batch is built in three steps that stay separate so each can change alone:
 
@@ -8,7 +8,9 @@ The loss of one batch is built in three steps that stay separate so each can cha
 3. a task-weighting strategy turns the vector of task losses into the scalar the optimizer minimizes.
 """
 
+import numpy as np
 import torch
+from sklearn.metrics import r2_score, roc_auc_score
 from torch import nn
 from torch.nn import functional as F
 
@@ -89,6 +91,27 @@ class ClassificationOutputLayout:
                 probabilities.append(torch.softmax(logits[:, start:stop], dim=1))
         return probabilities
 
+    def task_scores(self, logits, values, weights):
+        """Each task's weighted ROC-AUC on its observed labels (one-vs-rest macro for K > 2).
+
+        The validation score that early stopping follows: ranking quality, which keeps improving
+        for epochs after the cross-entropy starts rising from over-confidence. A task whose
+        observed labels miss a class has an undefined score, NaN.
+        """
+        probabilities = [p.detach().cpu().double().numpy() for p in self.probabilities(logits)]
+        values, weights = values.cpu().numpy(), weights.detach().cpu().double().numpy()
+        scores = np.full(len(self.n_classes), np.nan)
+        for task, k in enumerate(self.n_classes):
+            rows = weights[:, task] > 0
+            truth = values[rows, task]
+            if k < 2 or len(np.unique(truth)) < k:
+                continue
+            score = probabilities[task][rows, 1] if k == 2 else probabilities[task][rows]
+            scores[task] = roc_auc_score(
+                truth, score, sample_weight=weights[rows, task], multi_class="ovr", labels=np.arange(k)
+            )
+        return scores
+
 
 class RegressionOutputLayout:
     """One output per task, scored with the squared error on standardized targets."""
@@ -101,6 +124,21 @@ class RegressionOutputLayout:
     def entry_losses(self, outputs, targets):
         """Squared error of every (row, task) entry: a (n_rows, n_tasks) tensor."""
         return (outputs - targets.to(outputs.dtype)) ** 2
+
+    def task_scores(self, outputs, values, weights):
+        """Each task's weighted R^2 on its observed targets (NaN with fewer than two).
+
+        R^2 does not change when targets and predictions are standardized alike, so it is
+        computed on the standardized scale the network works in.
+        """
+        outputs, values = outputs.detach().cpu().double().numpy(), values.cpu().double().numpy()
+        weights = weights.detach().cpu().double().numpy()
+        scores = np.full(self.n_tasks, np.nan)
+        for task in range(self.n_tasks):
+            rows = weights[:, task] > 0
+            if rows.sum() >= 2:
+                scores[task] = r2_score(values[rows, task], outputs[rows, task], sample_weight=weights[rows, task])
+        return scores
 
 
 def task_denominators(count_weights, row_weights, normalization, row_probabilities=None):

@@ -212,6 +212,35 @@ class TaskLossLogger(Callback):
                 net.criterion_.weighting.end_epoch(means)
 
 
+class ValidationScore(Callback):
+    """Record the masked validation score of each epoch, for early stopping to follow.
+
+    ``valid_score`` is the mean over tasks of the output layout's ``task_scores`` (ROC-AUC for
+    classification tasks, R^2 for regression tasks) on the validation split's observed labels,
+    over the tasks where it is defined; ``valid_score_<task>`` is each task's. When it is defined
+    for no task (every validation task lacks a class), ``valid_score`` is minus the validation
+    loss, so that early stopping still has something to follow. Nothing is recorded in epochs
+    without a validation split.
+
+    Parameters
+    ----------
+    task_names : list of str
+    """
+
+    def __init__(self, task_names):
+        self.task_names = task_names
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        outputs = net.forward(dataset_valid, training=False)
+        scores = net.criterion_.layout.task_scores(outputs, dataset_valid.values, dataset_valid.count_weights)
+        for name, score in zip(self.task_names, scores.tolist(), strict=True):
+            net.history.record(f"valid_score_{name}", score)
+        defined = scores[np.isfinite(scores)]
+        net.history.record("valid_score", float(defined.mean()) if len(defined) else -net.history[-1, "valid_loss"])
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear error, naming the epoch and the tasks, once the training loss is not finite."""
 
@@ -241,11 +270,15 @@ class MaskedNet(NeuralNet):
     alpha : float, default=0.0
         L2 penalty on the weight matrices (not the biases), added to each training batch's loss as
         ``0.5 * alpha * ||W||^2 / batch_weight``, the meaning it has in scikit-learn's MLP.
+    l2 : float, default=0.0
+        L2 penalty added to each training batch's loss as ``0.5 * l2 * ||W||^2``, whatever the
+        batch's size: a coefficient on the mean batch loss (``alpha="auto"`` of the estimators).
     """
 
-    def __init__(self, *args, alpha=0.0, **kwargs):
+    def __init__(self, *args, alpha=0.0, l2=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.alpha = alpha
+        self.l2 = l2
 
     def __getstate__(self):
         # the estimator that owns this net restores the back-reference when it is unpickled, and
@@ -316,11 +349,16 @@ class MaskedNet(NeuralNet):
         return task_losses, present
 
     def _penalty(self, y_true):
-        """The L2 penalty of one training batch (a zero tensor when alpha is 0)."""
+        """The L2 penalty of one training batch (a zero tensor when alpha and l2 are 0)."""
         parameters, _ = self._parameters()
-        if not self.alpha or not parameters:
+        if not (self.alpha or self.l2) or not parameters:
             return torch.zeros((), device=parameters[0].device if parameters else "cpu")
         squares = sum((p**2).sum() for p in parameters)
+        if self.l2:
+            return squares * (0.5 * self.l2) + (self._alpha_penalty(squares, y_true) if self.alpha else 0.0)
+        return self._alpha_penalty(squares, y_true)
+
+    def _alpha_penalty(self, squares, y_true):
         batch_weight = y_true["row_weight_sum"]
         if isinstance(batch_weight, float):
             return squares * (0.5 * self.alpha / batch_weight)

@@ -49,7 +49,8 @@ class SeededDropout(nn.Module):
 class SharedTrunkNet(nn.Module):
     """A multilayer perceptron shared by all tasks, followed by one fused linear head.
 
-    The trunk is ``Linear -> activation -> Dropout`` per hidden layer. The heads of all tasks are
+    The trunk is an optional input ``Dropout``, then ``Linear -> activation -> Dropout`` per
+    hidden layer. The heads of all tasks are
     the rows of one ``Linear(hidden_layer_sizes[-1], n_outputs)``: one matrix product serves every
     task, which is much faster than a Python loop over per-task heads when there are many tasks.
     With ``head_widths``, every task's head starts from the same random rows, so that no task
@@ -68,6 +69,10 @@ class SharedTrunkNet(nn.Module):
         Activation after each hidden layer, named as in :class:`~sklearn.neural_network.MLPClassifier`.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
+    input_dropout : float, default=0.0
+        Dropout probability on the inputs (each feature of each row is zeroed with it while
+        training): it keeps the first layer from leaning on a few features, which matters most
+        for wide, sparse inputs such as fingerprints or word counts.
     head_widths : list of int, default=None
         Number of outputs of each task's head, in order (they sum to ``n_outputs``). When given,
         all heads start alike; None initializes the fused head as one ``nn.Linear``.
@@ -82,10 +87,17 @@ class SharedTrunkNet(nn.Module):
     """
 
     def __init__(
-        self, n_features, n_outputs, hidden_layer_sizes=(100,), activation="relu", dropout=0.0, head_widths=None
+        self,
+        n_features,
+        n_outputs,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        input_dropout=0.0,
+        head_widths=None,
     ):
         super().__init__()
-        layers = []
+        layers = [SeededDropout(input_dropout)] if input_dropout > 0 else []
         width = n_features
         for size in hidden_layer_sizes:
             layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]

@@ -49,7 +49,7 @@ def fitted_pair():
     "params, match",
     [
         ({"activation": "swish"}, "'activation' parameter .* must be a str among"),
-        ({"alpha": -1.0}, "'alpha' parameter .* must be a float in the range \\[0"),
+        ({"alpha": -1.0}, "'alpha' parameter .* must be a str among {'auto'} or a float in the range \\[0"),
         ({"batch_size": 0}, "'batch_size' parameter"),
         ({"max_iter": 0}, "'max_iter' parameter"),
         ({"dropout": 1.0}, "'dropout' parameter"),
@@ -231,3 +231,46 @@ def test_bad_sample_weight_is_rejected(sample_weight, match):
     X, y = _data(n_rows=20)
     with pytest.raises(ValueError, match=match):
         MaskedMultiTaskClassifier(**SMALL).fit(X, y, sample_weight=sample_weight)
+
+
+def _dropouts(estimator):
+    from sklearn_mtl.modules import SeededDropout
+
+    return [layer.p for layer in estimator.net_.module_.modules() if isinstance(layer, SeededDropout)]
+
+
+@pytest.mark.parametrize("n_features, expected", [(4, []), (100, [0.2, 0.5])])
+def test_auto_dropout_is_for_classifiers_on_wide_inputs(n_features, expected):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, n_features))
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(float)
+    params = dict(SMALL, max_iter=1)
+    assert _dropouts(MaskedMultiTaskClassifier(**params).fit(X, y)) == expected
+    assert _dropouts(MaskedMultiTaskRegressor(**params).fit(X, X[:, :2])) == []
+    assert _dropouts(MaskedMultiTaskClassifier(**params, dropout=0.1, input_dropout=0.0).fit(X, y)) == [0.1]
+
+
+def test_auto_alpha_is_an_l2_coefficient_on_the_mean_batch_loss():
+    X, y = _data(n_rows=40)
+    clf = MaskedMultiTaskClassifier(**dict(SMALL, max_iter=1)).fit(X, y)
+    assert (clf.net_.alpha, clf.net_.l2) == (0.0, 0.003)
+    clf = MaskedMultiTaskClassifier(**dict(SMALL, max_iter=1), alpha=0.5).fit(X, y)
+    assert (clf.net_.alpha, clf.net_.l2) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize("n_samples, batch_size", [(10, 10), (100, 32), (3416, 68), (7048, 128), (10**6, 128)])
+def test_auto_batch_size_gives_about_50_steps_per_epoch(n_samples, batch_size):
+    from sklearn_mtl._base import _auto_batch_size
+
+    assert _auto_batch_size(n_samples) == batch_size
+
+
+@pytest.mark.parametrize("labels_per_task, expected", [(2990, False), (3000, True)])
+def test_auto_early_stopping_needs_3000_labels_for_the_median_task(labels_per_task, expected):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(6000, 3))
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(float)
+    y[labels_per_task:, :2] = np.nan  # two of three tasks: the median task has labels_per_task labels
+    clf = MaskedMultiTaskClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    assert (clf.validation_scores_ is not None) == expected
+    assert ("valid_score" in clf.history_[-1]) == expected

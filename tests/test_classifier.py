@@ -122,29 +122,21 @@ def test_same_random_state_same_predictions_and_global_rng_untouched():
     assert not np.array_equal(first[0], other[0])
 
 
-def test_early_stopping_uses_a_random_split_and_restores_the_best_epoch():
+@pytest.mark.parametrize("scoring, key, best", [("auto", "valid_score", np.argmax), ("loss", "valid_loss", np.argmin)])
+def test_early_stopping_uses_a_random_split_and_restores_the_best_epoch(scoring, key, best):
     X, y = _data(n_rows=200)
-    clf = MaskedMultiTaskClassifier(
-        hidden_layer_sizes=(16,),
-        max_iter=200,
-        early_stopping=True,
-        n_iter_no_change=3,
-        learning_rate_init=0.05,
-        random_state=0,
-    ).fit(X, y)
-    valid_losses = clf.history_[:, "valid_loss"]
+    params = dict(
+        hidden_layer_sizes=(16,), early_stopping=True, scoring=scoring, learning_rate_init=0.05, random_state=0
+    )
+    clf = MaskedMultiTaskClassifier(**params, max_iter=200, n_iter_no_change=3).fit(X, y)
+    monitored = clf.history_[:, key]
     assert clf.n_iter_ < 200
-    best_epoch = int(np.argmin(valid_losses)) + 1
+    best_epoch = int(best(monitored)) + 1
     assert best_epoch == clf.n_iter_ - 3
+    assert clf.validation_scores_ == pytest.approx(monitored)
+    assert clf.best_validation_score_ == pytest.approx(monitored[best_epoch - 1])
     # the same training stopped at the best epoch (same seeds, same split) has the restored weights
-    at_best = MaskedMultiTaskClassifier(
-        hidden_layer_sizes=(16,),
-        max_iter=best_epoch,
-        early_stopping=True,
-        n_iter_no_change=1000,
-        learning_rate_init=0.05,
-        random_state=0,
-    ).fit(X, y)
+    at_best = MaskedMultiTaskClassifier(**params, max_iter=best_epoch, n_iter_no_change=1000).fit(X, y)
     for a, b in zip(clf.predict_proba(X), at_best.predict_proba(X), strict=True):
         np.testing.assert_allclose(a, b)
 

@@ -148,3 +148,40 @@ def test_one_class_task_has_one_column_and_zero_loss():
 def test_unknown_normalization_is_rejected():
     with pytest.raises(ValueError, match="loss_normalization must be one of"):
         task_denominators(torch.ones(2, 2), torch.ones(2), "per_batch")
+
+
+def test_classification_task_scores_are_each_tasks_roc_auc_on_its_observed_labels():
+    from sklearn.metrics import roc_auc_score
+
+    layout, logits, values, observed = _problem(seed=3, n_rows=200)
+    weights = observed.double() * torch.tensor(np.random.RandomState(1).uniform(0.5, 2, size=observed.shape))
+    scores = layout.task_scores(logits, values, weights)
+    probabilities = [p.detach().numpy() for p in layout.probabilities(logits)]
+    for task, k in enumerate(N_CLASSES):
+        rows = observed[:, task].numpy()
+        truth, sample_weight = values[rows, task].numpy(), weights[rows, task].numpy()
+        score = probabilities[task][rows, 1] if k == 2 else probabilities[task][rows]
+        expected = roc_auc_score(truth, score, sample_weight=sample_weight, multi_class="ovr", labels=range(k))
+        assert scores[task] == pytest.approx(expected)
+
+
+def test_task_scores_are_nan_where_undefined():
+    layout = ClassificationOutputLayout([2, 2])
+    logits = torch.randn(6, 2)
+    values = torch.tensor([[0, 0], [1, 0], [0, 0], [1, 0], [0, 1], [1, 1]])
+    weights = torch.tensor([[1.0, 1.0]] * 4 + [[1.0, 0.0]] * 2)  # task 1 observes class 0 only
+    scores = layout.task_scores(logits, values, weights)
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    regression = RegressionOutputLayout(2)
+    weights = torch.tensor([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])  # task 1 has one target
+    scores = regression.task_scores(torch.randn(3, 2), torch.randn(3, 2), weights)
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+
+
+def test_regression_task_scores_are_r2_whatever_the_standardization():
+    from sklearn.metrics import r2_score
+
+    rng = np.random.RandomState(0)
+    truth, predicted = rng.normal(size=(50, 1)), rng.normal(size=(50, 1))
+    score = RegressionOutputLayout(1).task_scores(torch.tensor(predicted), torch.tensor(truth), torch.ones(50, 1))
+    assert score[0] == pytest.approx(r2_score(3 * truth + 7, 3 * predicted + 7))

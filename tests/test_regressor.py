@@ -87,6 +87,6 @@ def test_diverging_training_stops_with_an_error_naming_the_epoch():
     with pytest.raises(
         ValueError, match=r"training loss became (nan|inf) at epoch \d+ in tasks \['task_0', 'task_1'\]\. Try a smaller"
     ):
-        MaskedMultiTaskRegressor(hidden_layer_sizes=(16,), max_iter=15, learning_rate_init=1e6, random_state=0).fit(
-            X * 1e6, y
-        )
+        MaskedMultiTaskRegressor(
+            hidden_layer_sizes=(16,), max_iter=15, learning_rate_init=1e6, batch_size=60, random_state=0
+        ).fit(X * 1e6, y)

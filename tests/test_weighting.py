@@ -521,7 +521,7 @@ def _rare_task_data(n_rows=2000, n_rare=20, seed=0):
 def test_task_balanced_sampling_draws_a_rare_task_as_often_as_a_common_one(sampling):
     X, y = _rare_task_data()
     recorder = _Recorder()
-    params = dict(SMALL, max_iter=3, batch_size=200, hidden_layer_sizes=(4,))
+    params = dict(SMALL, max_iter=3, batch_size=200, hidden_layer_sizes=(4,), early_stopping=False)
     clf = MaskedMultiTaskClassifier(**params, sampling=sampling, callbacks=[recorder]).fit(X, y)
     common_draws, rare_draws = recorder.draws.tolist()
     assert common_draws + rare_draws == 3 * len(X)  # every drawn row has exactly one label

@@ -1,0 +1,221 @@
+"""Real data with missing labels: the package's defaults against the best per-task baselines.
+
+For each data set of the panel (``real_data_panel.py``) and each kind of task in it, one table:
+
+- per-task linear model: ``LogisticRegression`` / ``Ridge`` on each task's labelled rows, with C
+  or alpha chosen on an inner validation split of the training part, then refitted on all of it;
+- per-task random forest on each task's labelled rows;
+- the package with its defaults (plus ``random_state``), and any ``--config`` given.
+
+It prints the mean test metric over tasks (ROC-AUC or R^2), how many tasks each model wins and
+loses against the best baseline of the run, and fit seconds. Run with one torch thread, as CI::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_real_data.py
+
+``--split valid`` scores on an inner validation split of the training part instead of the test
+part: defaults are chosen there, never on the test part. ``--config name='{"alpha": 0}'`` adds
+the package with changed parameters (the ablation in the user guide is run this way).
+``--quick`` runs small subsets with few epochs: a smoke test, not a measurement.
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+import torch
+from real_data_panel import LOADERS, TABULAR, train_test_indices
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+
+LINEAR_GRID = {"classification": [0.01, 0.03, 0.1, 0.3, 1.0], "regression": [0.1, 1.0, 10.0, 100.0]}
+
+
+def inner_split(n_samples, fraction=0.2, seed=1):
+    """A validation split of a training part: ``(fit rows, validation rows)``."""
+    order = np.random.RandomState(seed).permutation(n_samples)
+    n_valid = int(round(fraction * n_samples))
+    return order[n_valid:], order[:n_valid]
+
+
+def task_score(kind, truth, model_output):
+    if kind == "classification":
+        return roc_auc_score(truth, model_output)
+    return r2_score(truth, model_output)
+
+
+def scorable(kind, truth):
+    return len(truth) >= 2 and (kind == "regression" or len(np.unique(truth)) == 2)
+
+
+def linear_model(kind, strength, tabular):
+    model = LogisticRegression(C=strength, max_iter=2000) if kind == "classification" else Ridge(alpha=strength)
+    return make_pipeline(StandardScaler(), model) if tabular else model
+
+
+def per_task_output(model, kind, X):
+    return model.predict_proba(X)[:, 1] if kind == "classification" else model.predict(X)
+
+
+def fit_per_task(make_model, kind, X, Y):
+    """One model per task on its labelled rows (None for a task that cannot be fitted)."""
+    models = []
+    for task in range(Y.shape[1]):
+        rows = ~np.isnan(Y[:, task])
+        if kind == "classification" and len(np.unique(Y[rows, task])) < 2:
+            models.append(None)
+            continue
+        models.append(make_model().fit(X[rows], Y[rows, task]))
+    return models
+
+
+def per_task_scores(models, kind, X, Y):
+    scores = np.full(Y.shape[1], np.nan)
+    for task, model in enumerate(models):
+        rows = ~np.isnan(Y[:, task])
+        if model is not None and scorable(kind, Y[rows, task]):
+            scores[task] = task_score(kind, Y[rows, task], per_task_output(model, kind, X[rows]))
+    return scores
+
+
+def run_linear(kind, X, Y, tabular):
+    """Per-task linear model, its strength chosen per task on an inner split of (X, Y)."""
+    fit_rows, valid_rows = inner_split(len(X), seed=2)
+    grid = LINEAR_GRID[kind]
+    choices = []
+    for task in range(Y.shape[1]):
+        best, best_score = grid[len(grid) // 2], -np.inf
+        train = fit_rows[~np.isnan(Y[fit_rows, task])]
+        valid = valid_rows[~np.isnan(Y[valid_rows, task])]
+        if scorable(kind, Y[valid, task]) and scorable(kind, Y[train, task]):
+            for strength in grid:
+                model = linear_model(kind, strength, tabular).fit(X[train], Y[train, task])
+                score = task_score(kind, Y[valid, task], per_task_output(model, kind, X[valid]))
+                if score > best_score:
+                    best, best_score = strength, score
+        choices.append(best)
+    choices = iter(choices)
+    return fit_per_task(lambda: linear_model(kind, next(choices), tabular), kind, X, Y)
+
+
+def run_forest(kind, X, Y, n_estimators):
+    forest = RandomForestClassifier if kind == "classification" else RandomForestRegressor
+    return fit_per_task(lambda: forest(n_estimators=n_estimators, n_jobs=-1, random_state=0), kind, X, Y)
+
+
+def package_scores(model, kind, X, Y):
+    scores = np.full(Y.shape[1], np.nan)
+    outputs = model.predict_proba(X) if kind == "classification" else model.predict(X)
+    for task in range(Y.shape[1]):
+        rows = ~np.isnan(Y[:, task])
+        if scorable(kind, Y[rows, task]):
+            output = outputs[task][rows, 1] if kind == "classification" else outputs[rows, task]
+            scores[task] = task_score(kind, Y[rows, task], output)
+    return scores
+
+
+def run_package(kind, X, Y, params, tabular):
+    estimator = MaskedMultiTaskClassifier if kind == "classification" else MaskedMultiTaskRegressor
+    model = estimator(random_state=0, **params)
+    return make_pipeline(StandardScaler(), model) if tabular else clone(model)
+
+
+def parts(name, kind, split, quick):
+    """``(X_fit, Y_fit, X_eval, Y_eval)`` of one kind of task of one data set."""
+    X, Y, kinds, _ = LOADERS[name]()
+    columns = [task for task, task_kind in enumerate(kinds) if task_kind == kind]
+    Y = Y[:, columns]
+    labelled = ~np.isnan(Y).all(axis=1)
+    X, Y = X[labelled], Y[labelled]
+    if quick:
+        keep = np.random.RandomState(0).permutation(len(X))[:600]
+        X, Y = X[keep], Y[keep]
+    train, test = train_test_indices(len(X))
+    if split == "valid":
+        fit_rows, valid_rows = inner_split(len(train))
+        train, test = train[fit_rows], train[valid_rows]
+    return X[train], Y[train], X[test], Y[test]
+
+
+def benchmark(name, kind, args, configs):
+    X, Y, X_eval, Y_eval = parts(name, kind, args.split, args.quick)
+    tabular = name in TABULAR
+    rows = {}
+    timings = {}
+    if not args.skip_baselines:
+        start = time.perf_counter()
+        models = run_linear(kind, X, Y, tabular)
+        timings["per-task linear"] = time.perf_counter() - start
+        rows["per-task linear"] = per_task_scores(models, kind, X_eval, Y_eval)
+        start = time.perf_counter()
+        models = run_forest(kind, X, Y, 10 if args.quick else 100)
+        timings["per-task forest"] = time.perf_counter() - start
+        rows["per-task forest"] = per_task_scores(models, kind, X_eval, Y_eval)
+    for config, params in configs.items():
+        params = {"max_iter": 3, **params} if args.quick else params
+        model = run_package(kind, X, Y, params, tabular)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, Y)
+        timings[config] = time.perf_counter() - start
+        rows[config] = package_scores(model, kind, X_eval, Y_eval)
+        epochs = model[-1].n_iter_ if hasattr(model, "steps") else model.n_iter_
+        timings[config + " epochs"] = epochs
+    metric = "ROC-AUC" if kind == "classification" else "R^2"
+    baselines = [row for row in rows if row.startswith("per-task")]
+    best = max(baselines, key=lambda row: np.nanmean(rows[row])) if baselines else None
+    print(f"\n{name}, {Y.shape[1]} {kind} tasks, {len(X)} rows to fit, {len(X_eval)} to score ({args.split})")
+    print(f"{'model':<28} {'mean ' + metric:>13} {'wins':>5} {'losses':>6} {'fit s':>7} {'epochs':>6}")
+    results = {}
+    for row, scores in rows.items():
+        mean = float(np.nanmean(scores))
+        if best is not None and row != best:
+            defined = np.isfinite(scores) & np.isfinite(rows[best])
+            wins = int((scores[defined] > rows[best][defined]).sum())
+            losses = int((scores[defined] < rows[best][defined]).sum())
+            versus = f"{wins:>5} {losses:>6}"
+        else:
+            versus = f"{'best' if row == best else '':>5} {'':>6}"
+        epochs = timings.get(row + " epochs", "")
+        print(f"{row:<28} {mean:>13.4f} {versus} {timings[row]:>7.1f} {epochs:>6}")
+        results[row] = {"mean": mean, "fit_s": timings[row], "per_task": scores.tolist()}
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="*", default=list(LOADERS), choices=list(LOADERS))
+    parser.add_argument("--split", choices=["test", "valid"], default="test")
+    parser.add_argument("--quick", action="store_true", help="small subsets, 3 epochs: a smoke test")
+    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--no-defaults", action="store_true", help="run only the --config models")
+    parser.add_argument("--config", action="append", default=[], help="name=JSON of estimator parameters")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    configs = {} if args.no_defaults else {"sklearn_mtl defaults": {}}
+    for config in args.config:
+        label, _, params = config.partition("=")
+        configs[label] = json.loads(params)
+    results = {}
+    for name in args.data:
+        _, Y, kinds, _ = LOADERS[name]()
+        for kind in dict.fromkeys(kinds):
+            results[f"{name} {kind}"] = benchmark(name, kind, args, configs)
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(results, file, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

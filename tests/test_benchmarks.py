@@ -1,0 +1,39 @@
+"""Smoke test of the real-data benchmark: its quick mode runs end to end from a clone."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench_real_data():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_real_data
+
+        yield bench_real_data
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_quick_real_data_benchmark_scores_every_model_on_every_kind(bench_real_data, capsys):
+    results = bench_real_data.main(["--quick", "--data", "mixed5", "enb2012"])
+    assert set(results) == {"mixed5 classification", "mixed5 regression", "enb2012 regression"}
+    for table in results.values():
+        assert set(table) == {"per-task linear", "per-task forest", "sklearn_mtl defaults"}
+        for row in table.values():
+            assert np.isfinite(row["mean"]) and row["fit_s"] > 0
+    printed = capsys.readouterr().out
+    assert printed.count("wins") == 3 and "mixed5, 3 classification tasks" in printed
+
+
+def test_panel_split_is_the_documented_permutation(bench_real_data):
+    from real_data_panel import train_test_indices
+
+    train, test = train_test_indices(100)
+    order = np.random.RandomState(0).permutation(100)
+    assert np.array_equal(test, order[:10]) and np.array_equal(train, order[10:])
