@@ -194,6 +194,7 @@ def benchmark(name, kind, args, configs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="*", default=list(LOADERS), choices=list(LOADERS))
+    parser.add_argument("--kind", choices=["classification", "regression"], help="only this kind of task")
     parser.add_argument("--split", choices=["test", "valid"], default="test")
     parser.add_argument("--quick", action="store_true", help="small subsets, 3 epochs: a smoke test")
     parser.add_argument("--skip-baselines", action="store_true")
@@ -210,6 +211,8 @@ def main(argv=None):
     for name in args.data:
         _, Y, kinds, _ = LOADERS[name]()
         for kind in dict.fromkeys(kinds):
+            if args.kind not in (None, kind):
+                continue
             results[f"{name} {kind}"] = benchmark(name, kind, args, configs)
     if args.json:
         with open(args.json, "w") as file:

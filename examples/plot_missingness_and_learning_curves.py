@@ -62,10 +62,12 @@ print(f"labels missing: {np.isnan(tox21.target).mean():.1%}; molecules with all 
 # ---------------
 #
 # A small regression problem with five tasks whose labels are missing at rates from 10% to 90%,
-# generated with :func:`~sklearn_mtl.datasets.make_multitask_regression`. With 400 rows, a network
+# generated with :func:`~sklearn_mtl.datasets.make_multitask_regression`. With 400 rows and a
+# weak L2 penalty (``alpha=1e-4``, MLPRegressor's default rather than this package's), a network
 # of 256 units overfits quickly. ``early_stopping=True`` holds out ``validation_fraction`` of the
-# rows, computes the same masked loss on them after every epoch, stops when it has not improved for
-# ``n_iter_no_change`` epochs and restores the weights of the best epoch.
+# rows; ``scoring="loss"`` computes the same masked loss on them after every epoch (the default
+# follows their mean :math:`R^2`), stops when it has not improved for ``n_iter_no_change`` epochs
+# and restores the weights of the best epoch.
 
 X, y = make_multitask_regression(
     n_samples=400, n_features=20, n_tasks=5, noise=0.5, missing_rate=[0.1, 0.3, 0.5, 0.7, 0.9], random_state=0
@@ -74,7 +76,9 @@ print("observed labels per task:", (~np.isnan(y)).sum(axis=0))
 
 regressor = MaskedMultiTaskRegressor(
     hidden_layer_sizes=(256,),
+    alpha=1e-4,
     early_stopping=True,
+    scoring="loss",
     validation_fraction=0.2,
     n_iter_no_change=25,
     max_iter=300,
