@@ -2,7 +2,7 @@
 # torch==2.13.0 is installed first, alone: that version is a CPU build already on disk here, and the
 # package's own torch range admits it, so pip does not download CUDA packages.
 # OMP_NUM_THREADS=1: tiny networks gain nothing from intra-op threads, and two torch threads on two
-# busy cores can be 10x-250x slower (see ../shared/DESIGN.md, "Threads").
+# busy cores can be 10x-250x slower (see docs/getting_started.rst and the README).
 
 PYTHON ?= python3
 VENV := .venv

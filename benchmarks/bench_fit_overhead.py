@@ -23,8 +23,7 @@ excluded: one warm-up fit of each is run first (the first optimizer built in a p
 ``torch._dynamo``, about 1.3 s). Each measurement is repeated and the minimum is reported,
 because other processes on the machine only ever add time.
 
-The printed ratio is estimator seconds / reference seconds; the target is <= 1.15
-(see ``DESIGN.md``, "Performance").
+The printed ratio is estimator seconds / reference seconds; the project's target is <= 1.15.
 
 How to run
 ----------

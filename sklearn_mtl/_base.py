@@ -594,7 +594,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
 
     def _raw_forward(self, X):
         # a float64 copy per call: threads predicting at once never share a module whose
-        # parameters are being swapped or converted (torch.func.functional_call swaps them in place)
+        # parameters are being converted, and the fitted module keeps its training dtype
         module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
         device = next(module.parameters()).device
         outputs = []

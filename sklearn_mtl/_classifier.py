@@ -389,7 +389,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             return labels[0]
         dtypes = {label.dtype for label in labels}
         dtype = dtypes.pop() if len(dtypes) == 1 else object
-        return np.column_stack([label.astype(dtype) for label in labels]) if labels else labels
+        return np.column_stack([label.astype(dtype) for label in labels])
 
     def _warn_unseen_labels(self, y2d):
         """Labels a task never saw in fit can only be predicted wrong: say so, naming the task."""

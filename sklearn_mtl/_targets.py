@@ -64,6 +64,8 @@ def as_2d_targets(y):
         raise ValueError(
             f"y must be 1-D (one task) or 2-D of shape (n_samples, n_tasks); got an array with {y.ndim} dimensions."
         )
+    if y.shape[1] == 0:
+        raise ValueError(f"y has shape {y.shape}: no task. Give at least one column of labels.")
     return y, False, task_names
 
 

@@ -1,4 +1,4 @@
-"""Shared test set-up: one torch thread (tiny networks; see DESIGN.md, "Threads")."""
+"""Shared test set-up: one torch thread (tiny networks; see docs/getting_started.rst on threads)."""
 
 import torch
 

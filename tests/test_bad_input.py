@@ -48,6 +48,7 @@ FIT_CASES = [
     ("y None", {}, X, None, {}, ValueError, "requires y to be passed"),
     ("y too short", {}, X, Y[:-2], {}, ValueError, "inconsistent numbers of samples"),
     ("y 3-D", {}, X, Y[:, :, None], {}, ValueError, "1-D \\(one task\\) or 2-D"),
+    ("y no task", {}, X, Y[:, :0], {}, ValueError, "no task. Give at least one column"),
     ("y inf", {}, X, _with(Y, 0, 1, np.inf), {}, ValueError, "infinity .*task 1"),
     (
         "y task without labels",
