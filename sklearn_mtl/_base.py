@@ -9,16 +9,10 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping
 
 from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss
@@ -31,6 +25,7 @@ from ._net import (
     TaskLossLogger,
     ValidationScore,
 )
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from .modules import SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS, TaskWeighting

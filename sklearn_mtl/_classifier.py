@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
 
-from ._base import StrOptions, _BaseMaskedMultiTask, _fit_context
+from ._base import _BaseMaskedMultiTask
 from ._losses import ClassificationOutputLayout
+from ._sklearn_compat import StrOptions, _fit_context
 from ._targets import encode_classification_targets, learn_classes, missing_mask, task_label
 from .metrics import masked_accuracy_score
 

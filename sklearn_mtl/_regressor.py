@@ -2,8 +2,9 @@
 
 from sklearn.base import RegressorMixin
 
-from ._base import _BaseMaskedMultiTask, _fit_context
+from ._base import _BaseMaskedMultiTask
 from ._losses import RegressionOutputLayout
+from ._sklearn_compat import _fit_context
 from ._targets import encode_regression_targets, fit_target_scaler, regression_values
 from .metrics import masked_r2_score
 

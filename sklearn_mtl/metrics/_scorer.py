@@ -1,6 +1,6 @@
 """Scorers ``(estimator, X, y)`` built on the masked metrics, for ``scoring=`` and skorch's ``EpochScoring``.
 
-The scorers subclass scikit-learn's private ``_BaseScorer`` (imported here and nowhere else), so that
+The scorers subclass scikit-learn's private ``_BaseScorer`` (through ``sklearn_mtl._sklearn_compat``), so that
 ``_MultimetricScorer`` hands them the response cache it keeps for one scoring pass: a multi-metric search
 with one scorer per task then predicts once per fold and response method.
 """
@@ -9,8 +9,8 @@ import numbers
 from functools import partial
 
 import numpy as np
-from sklearn.metrics._scorer import _BaseScorer, _cached_call
 
+from .._sklearn_compat import _BaseScorer, _cached_call
 from ._masked import (
     _score_tasks,
     masked_accuracy_score,
