@@ -28,7 +28,6 @@ import warnings
 import numpy as np
 import torch
 from real_data_panel import LOADERS, TABULAR, train_test_indices
-from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -124,10 +123,10 @@ def package_scores(model, kind, X, Y):
     return scores
 
 
-def run_package(kind, X, Y, params, tabular):
+def run_package(kind, params, tabular):
     estimator = MaskedMultiTaskClassifier if kind == "classification" else MaskedMultiTaskRegressor
     model = estimator(random_state=0, **params)
-    return make_pipeline(StandardScaler(), model) if tabular else clone(model)
+    return make_pipeline(StandardScaler(), model) if tabular else model
 
 
 def parts(name, kind, split, quick, seed=0):
@@ -151,7 +150,7 @@ def benchmark(name, kind, args, configs):
     X, Y, X_eval, Y_eval = parts(name, kind, args.split, args.quick, args.seed)
     tabular = name in TABULAR
     rows = {}
-    timings = {}
+    timings, epochs = {}, {}
     if not args.skip_baselines:
         start = time.perf_counter()
         models = run_linear(kind, X, Y, tabular)
@@ -163,15 +162,14 @@ def benchmark(name, kind, args, configs):
         rows["per-task forest"] = per_task_scores(models, kind, X_eval, Y_eval)
     for config, params in configs.items():
         params = {"max_iter": 3, **params} if args.quick else params
-        model = run_package(kind, X, Y, params, tabular)
+        model = run_package(kind, params, tabular)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, Y)
         timings[config] = time.perf_counter() - start
         rows[config] = package_scores(model, kind, X_eval, Y_eval)
-        epochs = model[-1].n_iter_ if hasattr(model, "steps") else model.n_iter_
-        timings[config + " epochs"] = epochs
+        epochs[config] = model[-1].n_iter_ if hasattr(model, "steps") else model.n_iter_
     metric = "ROC-AUC" if kind == "classification" else "R^2"
     baselines = [row for row in rows if row.startswith("per-task")]
     best = max(baselines, key=lambda row: np.nanmean(rows[row])) if baselines else None
@@ -188,8 +186,7 @@ def benchmark(name, kind, args, configs):
             versus = f"{wins:>5} {losses:>6}"
         else:
             versus = f"{'best' if row == best else '':>5} {'':>6}"
-        epochs = timings.get(row + " epochs", "")
-        print(f"{row:<28} {mean:>13.4f} {versus} {timings[row]:>7.1f} {epochs:>6}")
+        print(f"{row:<28} {mean:>13.4f} {versus} {timings[row]:>7.1f} {epochs.get(row, ''):>6}")
         results[row] = {"mean": mean, "fit_s": timings[row], "per_task": scores.tolist()}
     return results
 

@@ -220,7 +220,8 @@ class ValidationScore(Callback):
     over the tasks where it is defined; ``valid_score_<task>`` is each task's. When it is defined
     for no task (every validation task lacks a class), ``valid_score`` is minus the validation
     loss, so that early stopping still has something to follow. Nothing is recorded in epochs
-    without a validation split.
+    without a validation split. The outputs are those of the validation step, which visits the
+    split's rows in order: no second forward pass.
 
     Parameters
     ----------
@@ -230,10 +231,19 @@ class ValidationScore(Callback):
     def __init__(self, task_names):
         self.task_names = task_names
 
+    def on_epoch_begin(self, net, **kwargs):
+        self.valid_outputs_ = []
+
+    def on_batch_end(self, net, training, y_pred=None, **kwargs):
+        if not training:
+            self.valid_outputs_.append(y_pred.detach())
+
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        # the outputs are consumed here: a fitted net keeps no tensors outside its modules
+        outputs, self.valid_outputs_ = self.valid_outputs_, None
         if dataset_valid is None:
             return
-        outputs = net.forward(dataset_valid, training=False)
+        outputs = torch.cat(outputs)
         scores = net.criterion_.layout.task_scores(outputs, dataset_valid.values, dataset_valid.count_weights)
         for name, score in zip(self.task_names, scores.tolist(), strict=True):
             net.history.record(f"valid_score_{name}", score)

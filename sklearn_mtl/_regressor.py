@@ -49,8 +49,7 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
     scoring : {"auto", "loss"}, default="auto"
         What early stopping follows on the validation split. ``"auto"``: the mean over tasks of
         each task's R^2 on its observed targets, over the tasks where it is defined
-        (``valid_score`` in ``history_``). It keeps improving for epochs after the validation loss has turned up
-        from over-confidence. ``"loss"``: the masked validation loss, as weighted.
+        (``valid_score`` in ``history_``). ``"loss"``: the masked validation loss, as weighted.
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping.
     n_iter_no_change : int, default=20

@@ -50,9 +50,9 @@ class SharedTrunkNet(nn.Module):
     """A multilayer perceptron shared by all tasks, followed by one fused linear head.
 
     The trunk is an optional input ``Dropout``, then ``Linear -> activation -> Dropout`` per
-    hidden layer. The heads of all tasks are
-    the rows of one ``Linear(hidden_layer_sizes[-1], n_outputs)``: one matrix product serves every
-    task, which is much faster than a Python loop over per-task heads when there are many tasks.
+    hidden layer. The heads of all tasks are the rows of one ``Linear(hidden_layer_sizes[-1],
+    n_outputs)``: one matrix product serves every task, which is much faster than a Python loop over
+    per-task heads when there are many tasks.
     With ``head_widths``, every task's head starts from the same random rows, so that no task
     depends on where it sits among the others: permuting the tasks permutes the fitted model.
 
