@@ -15,10 +15,17 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 _LAZY_NAMES = {
     "MaskedMultiTaskClassifier": "._classifier",
     "MaskedMultiTaskRegressor": "._regressor",
+    "MaskedMultiTaskEstimator": "._estimator",
     "SKOPS_TRUSTED_TYPES": "._persistence",
 }
 
-__all__ = ["MaskedMultiTaskClassifier", "MaskedMultiTaskRegressor", "SKOPS_TRUSTED_TYPES", "__version__"]
+__all__ = [
+    "MaskedMultiTaskClassifier",
+    "MaskedMultiTaskRegressor",
+    "MaskedMultiTaskEstimator",
+    "SKOPS_TRUSTED_TYPES",
+    "__version__",
+]
 
 
 def __getattr__(name):

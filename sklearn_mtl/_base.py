@@ -1,4 +1,4 @@
-"""What the masked multi-task classifier and regressor share: parameters, validation, the net, fit."""
+"""What the masked multi-task estimators share: parameters, validation, the net, fit, predict and score."""
 
 import copy
 import numbers
@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss
+from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, OutputLayout
 from ._net import (
     BatchIterator,
     MaskedDataset,
@@ -27,6 +27,16 @@ from ._net import (
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import as_2d_targets, missing_mask
+from ._tasks import (
+    check_partial_fit_classes,
+    class_weight_multipliers,
+    decode_outputs,
+    describe_tasks,
+    encode_targets,
+    split_outputs,
+    stack_predictions,
+)
+from .metrics._masked import _score_tasks, _typed
 from .modules import SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS, TaskWeighting
 
@@ -55,11 +65,13 @@ def _auto_batch_size(n_samples):
     return min(n_samples, int(np.clip(n_samples // 50, 32, 128)))
 
 
-def _auto_dropout(name, value, n_features, task_kind):
-    """The dropout parameter ``name`` with "auto" resolved (see ``_WIDE_DROPOUTS``)."""
+def _auto_dropout(name, value, n_features, tasks):
+    """The dropout parameter ``name`` with "auto" resolved (see ``_WIDE_DROPOUTS``): dropout when
+    every task is a classification task and the input is wide."""
     if value != "auto":
         return value
-    return _WIDE_DROPOUTS[name] if task_kind == "classification" and n_features >= _WIDE_INPUT else 0.0
+    all_classification = all(task.kind == "classification" for task in tasks)
+    return _WIDE_DROPOUTS[name] if all_classification and n_features >= _WIDE_INPUT else 0.0
 
 
 def _check_device(device):
@@ -147,9 +159,11 @@ def _task_balanced_probabilities(count_weights):
 
 
 class _BaseMaskedMultiTask(BaseEstimator):
-    """Shared logic; the subclasses say how targets are encoded and outputs decoded."""
+    """Shared logic. What each task is lives in the fitted ``tasks_`` (see ``_tasks.py``); the
+    subclasses differ only in which kinds of task they accept and in their public methods."""
 
-    #: "classification" or "regression": the kind of every task of the subclass
+    #: "classification" or "regression": the kind of every task of the subclass; None lets the
+    #: ``task_types`` parameter say (MaskedMultiTaskEstimator)
     _task_kind = None
 
     _parameter_constraints = {
@@ -241,22 +255,6 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.warm_start = warm_start
         self.dtype = dtype
 
-    # -- what the subclasses provide -------------------------------------------------------
-    def _learn_targets(self, y2d, observed, row_weights, classes=None):
-        """Learn the per-task target encoding (classes or scaler) from the training y."""
-        raise NotImplementedError
-
-    def _loss_multipliers(self, targets, count_weights):
-        """Extra per-entry loss multipliers (the classifier's class weights), or None."""
-        return None
-
-    def _encode_targets(self, y2d, observed):
-        """Encode y with the learned per-task encoding: an EncodedTargets."""
-        raise NotImplementedError
-
-    def _output_layout(self):
-        raise NotImplementedError
-
     # -- fit ---------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -300,15 +298,29 @@ class _BaseMaskedMultiTask(BaseEstimator):
         observed = count_weights > 0
 
         if continue_training:
-            self._check_same_tasks(y2d)
+            self._check_n_tasks(y2d, "continuing training needs the same tasks")
         else:
-            self._set_task_attributes(y2d, was_1d, task_names)
-            self._learn_targets(y2d, observed, row_weights, classes)
+            if classes is not None:
+                classes = check_partial_fit_classes(classes, y2d.shape[1], was_1d)
+            tasks = describe_tasks(
+                y2d,
+                observed,
+                row_weights,
+                task_types=self._task_kind if self._task_kind is not None else self.task_types,
+                task_names=task_names,
+                classes=classes,
+                fixed_kind=self._task_kind is not None,
+                estimator=type(self).__name__,
+            )
+            self._set_task_attributes(tasks, was_1d, task_names)
             self._rng = self._make_rng()
-        targets = self._encode_targets(y2d, observed)
+        encoded = encode_targets(self.tasks_, y2d, observed)
+        multipliers = class_weight_multipliers(
+            self.tasks_, getattr(self, "class_weight", None), encoded, count_weights, self._y_was_1d
+        )
         task_weights = self._check_task_weights()
 
-        dataset = self._make_dataset(X, y2d, targets, count_weights, row_weights, device)
+        dataset = self._make_dataset(X, y2d, encoded, multipliers, count_weights, row_weights, device)
         batch_size = _auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -383,7 +395,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         """A custom module must map a batch to (n_rows, n_outputs); say so before training."""
         if self.module is None:
             return
-        n_outputs = self._output_layout().n_outputs
+        n_outputs = sum(task.head_width for task in self.tasks_)
         inputs, _ = dataset.batch(slice(0, 2))
         module = self.net_.module_
         module.train(False)
@@ -403,19 +415,25 @@ class _BaseMaskedMultiTask(BaseEstimator):
             return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
         return check_random_state(self.random_state)
 
-    def _set_task_attributes(self, y2d, was_1d, task_names):
-        self.n_tasks_ = y2d.shape[1]
+    def _set_task_attributes(self, tasks, was_1d, task_names):
+        """``tasks_`` and the attributes that present it the way scikit-learn users expect."""
+        self.tasks_ = tasks
+        self.n_tasks_ = len(tasks)
         self._y_was_1d = was_1d
         if task_names is not None:
             self.task_names_ = task_names
         elif hasattr(self, "task_names_"):
             del self.task_names_
+        if self._task_kind != "regression":
+            classes = [task.classes for task in tasks]
+            self.classes_ = classes[0] if was_1d else classes
 
-    def _check_same_tasks(self, y2d):
+    def _check_n_tasks(self, y2d, why=None):
+        """y must have the fitted tasks (at score time, and to continue training)."""
         if y2d.shape[1] != self.n_tasks_:
+            why = f"; {why}" if why else ""
             raise ValueError(
-                f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with "
-                f"{self.n_tasks_}; continuing training needs the same tasks."
+                f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}{why}."
             )
 
     def _check_task_weights(self):
@@ -439,10 +457,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
             raise ValueError("task_weights must be finite and non-negative.")
         return weights.astype(self.dtype)
 
-    def _make_dataset(self, X, y2d, targets, count_weights, row_weights, device):
+    def _make_dataset(self, X, y2d, encoded, multipliers, count_weights, row_weights, device):
         X = _to_tensor_input(X, self.dtype)
-        values = targets.values if targets.values.dtype.kind == "i" else targets.values.astype(self.dtype)
-        multipliers = self._loss_multipliers(targets, count_weights)
+        values = encoded.astype(self.dtype)
         loss_weights = count_weights if multipliers is None else count_weights * multipliers
 
         def tensor(array):
@@ -462,11 +479,6 @@ class _BaseMaskedMultiTask(BaseEstimator):
             y=y2d,
         )
 
-    def _display_task_names(self):
-        if hasattr(self, "task_names_"):
-            return [str(name) for name in self.task_names_]
-        return [f"task_{task}" for task in range(self.n_tasks_)]
-
     def _make_task_weighting(self):
         weighting = self.task_weighting
         weighting = TASK_WEIGHTINGS[weighting]() if isinstance(weighting, str) else copy.deepcopy(weighting)
@@ -474,14 +486,14 @@ class _BaseMaskedMultiTask(BaseEstimator):
         return weighting
 
     def _build_net(self, task_weights, batch_size, device):
-        layout = self._output_layout()
+        layout = OutputLayout.from_tasks(self.tasks_)
         module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
         if self.module is None:
             module_params.update(
                 hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
                 activation=self.activation,
-                dropout=_auto_dropout("dropout", self.dropout, self.n_features_in_, self._task_kind),
-                input_dropout=_auto_dropout("input_dropout", self.input_dropout, self.n_features_in_, self._task_kind),
+                dropout=_auto_dropout("dropout", self.dropout, self.n_features_in_, self.tasks_),
+                input_dropout=_auto_dropout("input_dropout", self.input_dropout, self.n_features_in_, self.tasks_),
                 head_widths=layout.head_widths,
             )
         if self.optimizer is not None and not (
@@ -498,11 +510,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
         optimizer_params = {}
         if self.optimizer is None and device.type in ("cpu", "cuda"):
             optimizer_params["optimizer__fused"] = True
-        task_names = self._display_task_names()
-        per_task_keys = [f"{key}_{name}" for key in ("train_loss", "valid_loss", "valid_score") for name in task_names]
+        task_keys = [task.key for task in self.tasks_]
+        per_task_keys = [f"{key}_{task}" for key in ("train_loss", "valid_loss", "valid_score") for task in task_keys]
         callbacks = [
-            ("task_losses", TaskLossLogger(task_names)),
-            ("valid_score", ValidationScore(task_names)),
+            ("task_losses", TaskLossLogger(task_keys)),
+            ("valid_score", ValidationScore(self.tasks_)),
             ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
             ("early_stopping", EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs")),
             *(self.callbacks or []),
@@ -540,8 +552,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
         params.update(self.net_params or {})
         net = MaskedNet(**params)
         # skorch's EpochScoring calls scorers with the net; masked scorers follow this back to the
-        # estimator, which knows the classes, the task names and how to decode outputs
-        net._sklearn_mtl_estimator = self
+        # estimator, which knows the tasks and how to decode outputs. The trailing underscore keeps
+        # it out of the net's get_params and clone
+        net.estimator_ = self
         return net
 
     def _uses_early_stopping(self, observed):
@@ -601,21 +614,63 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 outputs.append(module(inputs).cpu())
         return torch.cat(outputs)
 
-    def _prediction_target(self, X, y):
-        """y at score time as a 2-D array, checked against X and the fitted tasks."""
+    def _predict(self, X):
+        """Each task's predictions in its own labels or units; 1-D when y was."""
+        outputs = self._forward(X).numpy()
+        columns = decode_outputs(self.tasks_, outputs)
+        return columns[0] if self._y_was_1d else stack_predictions(columns)
+
+    def _predict_proba(self, X):
+        """Each task's class probabilities (None for a regression task); one array when y was 1-D."""
+        outputs = self._forward(X).numpy()
+        parts = split_outputs(self.tasks_, outputs)
+        probabilities = [task.probabilities(part) for task, part in zip(self.tasks_, parts, strict=True)]
+        return probabilities[0] if self._y_was_1d else probabilities
+
+    def _score(self, X, y, sample_weight=None):
+        """Mean over tasks of each task's default metric (``Task.metric``) on its observed labels."""
         check_is_fitted(self)
         y2d, _, _ = as_2d_targets(y)
         check_consistent_length(X, y2d)
-        if y2d.shape[1] != self.n_tasks_:
-            raise ValueError(
-                f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}."
-            )
-        return y2d
+        self._check_n_tasks(y2d)
+        self._warn_unseen_labels(y2d)
+        predictions = self.predict(X).reshape(y2d.shape)
+
+        def score_task(task, name, truth, pred, weights):
+            return self.tasks_[task].score(truth, _typed(pred, name), sample_weight=weights)
+
+        metrics = sorted({task.metric for task in self.tasks_})
+        return _score_tasks(
+            " and ".join(metrics),
+            score_task,
+            y2d,
+            predictions,
+            average="macro",
+            sample_weight=sample_weight,
+            missing_label=self.missing_label,
+        )
+
+    def _warn_unseen_labels(self, y2d):
+        """Labels a task never saw in fit can only be predicted wrong: say so, naming the task."""
+        observed = ~missing_mask(y2d, self.missing_label)
+        for task in self.tasks_:
+            if task.kind != "classification":
+                continue
+            values = y2d[observed[:, task.index], task.index]
+            known = set(task.classes.tolist())
+            unseen = [value for value in set(values.tolist()) if value not in known]
+            if unseen:
+                warnings.warn(
+                    f"{task.label} has labels {sorted(map(str, unseen))[:5]} in y that it never saw in fit "
+                    f"(its classes are {task.classes.tolist()}); they count as errors.",
+                    UserWarning,
+                    stacklevel=3,
+                )
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if "net_" in state:
-            self.net_._sklearn_mtl_estimator = self
+            self.net_.estimator_ = self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,143 +2,90 @@
 
 The loss of one batch is built in three steps that stay separate so each can change alone:
 
-1. an output layout turns the network's fused output into one loss per (row, task) entry;
+1. the output layout (built from the fitted task description) turns the network's fused output
+   into one loss per (row, task) entry;
 2. entries are multiplied by their weight (0 where the label is missing) and summed per task, then
    divided by that task's denominator (see :func:`task_denominators`), giving a vector of task losses;
 3. a task-weighting strategy turns the vector of task losses into the scalar the optimizer minimizes.
 """
 
-import numpy as np
 import torch
-from sklearn.metrics import r2_score, roc_auc_score
 from torch import nn
 from torch.nn import functional as F
 
 LOSS_NORMALIZATIONS = ("per_task", "per_label", "per_sample")
 
 
-class ClassificationOutputLayout:
-    """Where each task's logits sit in the fused output, and how to score them.
+class OutputLayout:
+    """Where each task's outputs sit in the network's fused output, and the loss of each.
 
-    A binary task owns one logit (sigmoid / binary cross-entropy); a task with K > 2 classes owns
-    K logits (softmax / cross-entropy). Tasks with the same K are processed together, so the loss
-    costs one operation per distinct K, not one per task.
+    A regression task owns one output (squared error on its standardized target); a binary task
+    one logit (binary cross-entropy); a task with K > 2 classes K logits (softmax cross-entropy).
+    Tasks with the same loss and width are processed together, so the loss costs one operation
+    per distinct (loss, width), not one per task.
 
     Parameters
     ----------
-    n_classes : sequence of int
-        Number of classes of each task. A task with one class owns one logit that is ignored.
+    losses : sequence of {"squared_error", "binary_cross_entropy", "cross_entropy"}
+        The loss of each task, in task order (``Task.loss`` of the fitted task description).
+    head_widths : sequence of int
+        The number of outputs of each task.
     """
 
-    def __init__(self, n_classes):
-        self.n_classes = [int(k) for k in n_classes]
+    def __init__(self, losses, head_widths):
+        self.losses = list(losses)
+        self.head_widths = [int(width) for width in head_widths]
         groups = {}
         start = 0
         self.task_columns = []
-        for task, k in enumerate(self.n_classes):
-            width = k if k > 2 else 1
+        for task, (loss, width) in enumerate(zip(self.losses, self.head_widths, strict=True)):
             self.task_columns.append((start, start + width))
-            groups.setdefault(width, []).append(task)
+            groups.setdefault((loss, width), []).append(task)
             start += width
         self.n_outputs = start
-        self.head_widths = [stop - start for start, stop in self.task_columns]
         self._groups = []
         order = []
-        for width, tasks in sorted(groups.items()):
+        for (loss, width), tasks in sorted(groups.items()):
             columns = [c for t in tasks for c in range(*self.task_columns[t])]
-            self._groups.append((width, torch.tensor(tasks), torch.tensor(columns)))
+            self._groups.append((loss, width, torch.tensor(tasks), torch.tensor(columns)))
             order.extend(tasks)
         # entry losses are computed group by group; this puts the columns back in task order
         self._inverse_order = torch.argsort(torch.tensor(order))
         # one group whose columns are already in task order (e.g. all tasks binary): no index work
-        self._single_group_width = self._groups[0][0] if len(self._groups) == 1 else None
+        self._single_group = self._groups[0][:2] if len(self._groups) == 1 else None
 
-    def entry_losses(self, logits, targets):
-        """Cross-entropy of every (row, task) entry: a (n_rows, n_tasks) tensor.
-
-        ``targets`` holds valid class indices everywhere (0 at missing positions), so every entry
-        is finite and masking by multiplication cannot produce NaN.
-        """
-        if self._single_group_width is not None:
-            return self._group_losses(self._single_group_width, logits, targets)
-        parts = []
-        for width, tasks, columns in self._groups:
-            tasks = tasks.to(logits.device)
-            group_logits = logits.index_select(1, columns.to(logits.device))
-            parts.append(self._group_losses(width, group_logits, targets.index_select(1, tasks)))
-        entries = torch.cat(parts, dim=1)
-        return entries.index_select(1, self._inverse_order.to(logits.device))
-
-    @staticmethod
-    def _group_losses(width, logits, targets):
-        """Entry losses of tasks that all own ``width`` logits, laid out task after task."""
-        if width == 1:
-            return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
-        log_probs = F.log_softmax(logits.view(len(logits), targets.shape[1], width), dim=-1)
-        return -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-
-    def probabilities(self, logits):
-        """One (n_rows, n_classes_t) probability tensor per task."""
-        probabilities = []
-        for task, (start, stop) in enumerate(self.task_columns):
-            k = self.n_classes[task]
-            if k == 1:
-                probabilities.append(torch.ones_like(logits[:, start:stop]))
-            elif k == 2:
-                positive = torch.sigmoid(logits[:, start])
-                probabilities.append(torch.stack([1 - positive, positive], dim=1))
-            else:
-                probabilities.append(torch.softmax(logits[:, start:stop], dim=1))
-        return probabilities
-
-    def task_scores(self, logits, values, weights):
-        """Each task's weighted ROC-AUC on its observed labels (one-vs-rest macro for K > 2).
-
-        The validation score that early stopping follows: ranking quality, which keeps improving
-        for epochs after the cross-entropy starts rising from over-confidence. A task whose
-        observed labels miss a class has an undefined score, NaN.
-        """
-        probabilities = [p.detach().cpu().double().numpy() for p in self.probabilities(logits)]
-        values, weights = values.cpu().numpy(), weights.detach().cpu().double().numpy()
-        scores = np.full(len(self.n_classes), np.nan)
-        for task, k in enumerate(self.n_classes):
-            rows = weights[:, task] > 0
-            truth = values[rows, task]
-            if k < 2 or len(np.unique(truth)) < k:
-                continue
-            score = probabilities[task][rows, 1] if k == 2 else probabilities[task][rows]
-            scores[task] = roc_auc_score(
-                truth, score, sample_weight=weights[rows, task], multi_class="ovr", labels=np.arange(k)
-            )
-        return scores
-
-
-class RegressionOutputLayout:
-    """One output per task, scored with the squared error on standardized targets."""
-
-    def __init__(self, n_tasks):
-        self.n_tasks = int(n_tasks)
-        self.n_outputs = self.n_tasks
-        self.head_widths = [1] * self.n_tasks
+    @classmethod
+    def from_tasks(cls, tasks):
+        """The layout of a fitted task description (a list of ``Task``)."""
+        return cls([task.loss for task in tasks], [task.head_width for task in tasks])
 
     def entry_losses(self, outputs, targets):
-        """Squared error of every (row, task) entry: a (n_rows, n_tasks) tensor."""
-        return (outputs - targets.to(outputs.dtype)) ** 2
+        """The loss of every (row, task) entry: a (n_rows, n_tasks) tensor.
 
-    def task_scores(self, outputs, values, weights):
-        """Each task's weighted R^2 on its observed targets (NaN with fewer than two).
-
-        R^2 does not change when targets and predictions are standardized alike, so it is
-        computed on the standardized scale the network works in.
+        ``targets`` holds floats: class indices of classification tasks (valid ones everywhere,
+        0 at missing positions) and standardized regression targets, so every entry is finite
+        and masking by multiplication cannot produce NaN.
         """
-        outputs, values = outputs.detach().cpu().double().numpy(), values.cpu().double().numpy()
-        weights = weights.detach().cpu().double().numpy()
-        scores = np.full(self.n_tasks, np.nan)
-        for task in range(self.n_tasks):
-            rows = weights[:, task] > 0
-            if rows.sum() >= 2:
-                scores[task] = r2_score(values[rows, task], outputs[rows, task], sample_weight=weights[rows, task])
-        return scores
+        if self._single_group is not None:
+            return self._group_losses(*self._single_group, outputs, targets)
+        parts = []
+        for loss, width, tasks, columns in self._groups:
+            tasks = tasks.to(outputs.device)
+            group_outputs = outputs.index_select(1, columns.to(outputs.device))
+            parts.append(self._group_losses(loss, width, group_outputs, targets.index_select(1, tasks)))
+        entries = torch.cat(parts, dim=1)
+        return entries.index_select(1, self._inverse_order.to(outputs.device))
+
+    @staticmethod
+    def _group_losses(loss, width, outputs, targets):
+        """Entry losses of tasks that all have this loss and width, laid out task after task."""
+        targets = targets.to(outputs.dtype)
+        if loss == "squared_error":
+            return (outputs - targets) ** 2
+        if loss == "binary_cross_entropy":
+            return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
+        log_probs = F.log_softmax(outputs.view(len(outputs), targets.shape[1], width), dim=-1)
+        return -log_probs.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)
 
 
 def task_denominators(count_weights, row_weights, normalization, row_probabilities=None):
@@ -190,11 +137,15 @@ def masked_task_losses(entry_losses, entry_weights, denominators):
 
 
 class MaskedMultiTaskLoss(nn.Module):
-    """The criterion of the skorch net: entry losses -> per-task losses, plus the task weighting.
+    """The criterion of the skorch net: the loss of a batch, from its outputs and targets.
+
+    Entry losses (from the layout) become per-task losses (:meth:`task_losses`), which the task
+    weights and the weighting strategy turn into the scalar to minimize (:meth:`combine`);
+    calling the criterion does both, as skorch's ``get_loss`` expects.
 
     Parameters
     ----------
-    layout : ClassificationOutputLayout or RegressionOutputLayout
+    layout : OutputLayout
     weighting : sklearn_mtl.weighting.TaskWeighting
         Turns the task-weighted vector of task losses into the scalar to minimize; its learnable
         parameters are trained by the net's optimizer with the module's.
@@ -208,17 +159,26 @@ class MaskedMultiTaskLoss(nn.Module):
         self.weighting = weighting
         self.register_buffer("task_weights", torch.as_tensor(task_weights))
 
-    def forward(self, outputs, values, weights, denominators):
+    def task_losses(self, outputs, targets):
         """Return ``(task_losses, present)`` for one batch.
 
-        ``task_losses`` are the unweighted per-task losses; ``present`` says which tasks have a
-        label in the batch (None when the weighting strategy does not use it, which saves two
-        operations per batch). Whatever ``values`` holds where ``weights`` is 0 (NaN, a marker,
-        garbage) is replaced before the loss is computed: multiplying a NaN loss by 0 would still
-        give NaN, and so would its gradient.
+        ``targets`` is the dict of :meth:`MaskedDataset.batch`. ``task_losses`` are the
+        unweighted per-task losses; ``present`` says which tasks have a label in the batch (None
+        when the weighting strategy does not use it, which saves two operations per batch).
+        Whatever ``values`` holds where ``weights`` is 0 is replaced before the loss is computed:
+        multiplying a NaN loss by 0 would still give NaN, and so would its gradient.
         """
+        values, weights = targets["values"], targets["weights"]
         missing = weights == 0
         entries = self.layout.entry_losses(outputs, values.masked_fill(missing, 0))
-        task_losses = masked_task_losses(entries, weights.to(entries.dtype), denominators)
+        task_losses = masked_task_losses(entries, weights.to(entries.dtype), targets["denominators"])
         present = (~missing).any(dim=0) if self.weighting.uses_presence else None
         return task_losses, present
+
+    def combine(self, task_losses, present):
+        """The scalar loss: the weighting strategy applied to the task-weighted task losses."""
+        return self.weighting(self.task_weights * task_losses, present)
+
+    def forward(self, outputs, targets):
+        """The scalar loss of one batch (without the L2 penalty, which the net adds in training)."""
+        return self.combine(*self.task_losses(outputs, targets))

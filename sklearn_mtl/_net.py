@@ -12,6 +12,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
 from ._losses import task_denominators
+from ._tasks import validation_scores
 
 
 class MaskedDataset(torch.utils.data.Dataset):
@@ -103,6 +104,30 @@ class MaskedDataset(torch.utils.data.Dataset):
         return X, targets
 
 
+class InputDataset(torch.utils.data.Dataset):
+    """Inputs without targets, served in batches like a :class:`MaskedDataset` (for the net's
+    ``predict`` and ``forward`` on plain arrays).
+
+    Parameters
+    ----------
+    X : tensor of shape (n_samples, n_features) or scipy CSR matrix
+    device : torch.device, default="cpu"
+        Where batches of a CSR matrix go once densified.
+    """
+
+    def __init__(self, X, device="cpu"):
+        self.X = X
+        self.device = device
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def batch(self, indices):
+        rows = indices if isinstance(indices, slice) else indices.numpy()
+        X = self.X[rows]
+        return (torch.from_numpy(X.toarray()).to(self.device) if sp.issparse(X) else X), None
+
+
 class BatchIterator:
     """Mini-batches of a :class:`MaskedDataset` by tensor slicing.
 
@@ -187,27 +212,37 @@ class RandomSplit:
 class TaskLossLogger(Callback):
     """Record each task's epoch-mean training (and validation) loss in the history.
 
-    Keys are ``train_loss_<task>`` and ``valid_loss_<task>``, with the task's name. At the end of
-    each epoch the training losses are also handed to the task-weighting strategy.
+    Keys are ``train_loss_<task>`` and ``valid_loss_<task>``, with the task's key. The per-task
+    losses of each batch come with the step's output (``task_losses``), as skorch hands batch
+    values to ``on_batch_end``. At the end of each epoch the training losses are also handed to
+    the task-weighting strategy.
 
     Parameters
     ----------
-    task_names : list of str
+    task_keys : list of str
     """
 
-    def __init__(self, task_names):
-        self.task_names = task_names
+    def __init__(self, task_keys):
+        self.task_keys = task_keys
 
     def on_epoch_begin(self, net, **kwargs):
-        net.task_loss_sums_ = {}
+        self.sums_ = {}
+
+    def on_batch_end(self, net, training, task_losses=None, y_pred=None, **kwargs):
+        prefix = "train" if training else "valid"
+        rows = len(y_pred)
+        if prefix not in self.sums_:
+            self.sums_[prefix] = [torch.zeros_like(task_losses, requires_grad=False), 0]
+        self.sums_[prefix][0].add_(task_losses.detach(), alpha=rows)
+        self.sums_[prefix][1] += rows
 
     def on_epoch_end(self, net, **kwargs):
         # the sums are consumed here: a fitted net keeps no tensors outside its modules
-        epoch_sums, net.task_loss_sums_ = net.task_loss_sums_, None
+        epoch_sums, self.sums_ = self.sums_, None
         for prefix, (sums, rows) in epoch_sums.items():
             means = sums / rows
-            for name, value in zip(self.task_names, means.tolist(), strict=True):
-                net.history.record(f"{prefix}_loss_{name}", value)
+            for key, value in zip(self.task_keys, means.tolist(), strict=True):
+                net.history.record(f"{prefix}_loss_{key}", value)
             if prefix == "train":
                 net.criterion_.weighting.end_epoch(means)
 
@@ -215,21 +250,23 @@ class TaskLossLogger(Callback):
 class ValidationScore(Callback):
     """Record the masked validation score of each epoch, for early stopping to follow.
 
-    ``valid_score`` is the mean over tasks of the output layout's ``task_scores`` (ROC-AUC for
-    classification tasks, R^2 for regression tasks) on the validation split's observed labels,
-    over the tasks where it is defined; ``valid_score_<task>`` is each task's. When it is defined
-    for no task (every validation task lacks a class), ``valid_score`` is minus the validation
-    loss, so that early stopping still has something to follow. Nothing is recorded in epochs
-    without a validation split. The outputs are those of the validation step, which visits the
-    split's rows in order: no second forward pass.
+    ``valid_score`` is the mean over tasks of each task's validation metric (ROC-AUC for a
+    classification task, R^2 for a regression task; see ``Task.validation_score``) on the
+    validation split's observed labels, over the tasks where it is defined;
+    ``valid_score_<task>`` is each task's. When it is defined for no task (every validation task
+    lacks a class), ``valid_score`` is minus the validation loss, so that early stopping still has
+    something to follow. Nothing is recorded in epochs without a validation split. The outputs
+    are those of the validation step, which visits the split's rows in order: no second forward
+    pass.
 
     Parameters
     ----------
-    task_names : list of str
+    tasks : list of Task
+        The fitted task description.
     """
 
-    def __init__(self, task_names):
-        self.task_names = task_names
+    def __init__(self, tasks):
+        self.tasks = tasks
 
     def on_epoch_begin(self, net, **kwargs):
         self.valid_outputs_ = []
@@ -243,10 +280,12 @@ class ValidationScore(Callback):
         outputs, self.valid_outputs_ = self.valid_outputs_, None
         if dataset_valid is None:
             return
-        outputs = torch.cat(outputs)
-        scores = net.criterion_.layout.task_scores(outputs, dataset_valid.values, dataset_valid.count_weights)
-        for name, score in zip(self.task_names, scores.tolist(), strict=True):
-            net.history.record(f"valid_score_{name}", score)
+        outputs = torch.cat(outputs).cpu().double().numpy()
+        encoded = dataset_valid.values.cpu().double().numpy()
+        weights = dataset_valid.count_weights.cpu().double().numpy()
+        scores = validation_scores(self.tasks, outputs, encoded, weights)
+        for task, score in zip(self.tasks, scores.tolist(), strict=True):
+            net.history.record(f"valid_score_{task.key}", score)
         defined = scores[np.isfinite(scores)]
         net.history.record("valid_score", float(defined.mean()) if len(defined) else -net.history[-1, "valid_loss"])
 
@@ -291,11 +330,11 @@ class MaskedNet(NeuralNet):
         self.l2 = l2
 
     def __getstate__(self):
-        # the estimator that owns this net restores the back-reference when it is unpickled, and
-        # the parameter lists are rebuilt from the unpickled module
+        # the estimator that owns this net restores the back-reference (``estimator_``) when it is
+        # unpickled, and the parameter lists are rebuilt from the unpickled module
         state = super().__getstate__()
-        state.pop("_sklearn_mtl_estimator", None)
-        state.pop("_parameter_lists", None)
+        state.pop("estimator_", None)
+        state.pop("_parameter_lists_", None)
         return state
 
     def _parameters(self):
@@ -307,11 +346,11 @@ class MaskedNet(NeuralNet):
         penalty itself on small networks.
         """
         module = self.module_
-        lists = self.__dict__.get("_parameter_lists")
+        lists = self.__dict__.get("_parameter_lists_")
         if lists is None or lists[0] is not module:
             penalized = [p for p in module.parameters() if p.ndim > 1]
             shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
-            lists = self._parameter_lists = (module, penalized, shared)
+            lists = self._parameter_lists_ = (module, penalized, shared)
         return lists[1], lists[2]
 
     def initialize_module(self):
@@ -339,24 +378,21 @@ class MaskedNet(NeuralNet):
                 method(callback, self, **cb_kwargs)
         return None
 
+    def get_dataset(self, X, y=None):
+        """A :class:`MaskedDataset` as is; plain inputs (array, CSR, tensor) as an :class:`InputDataset`,
+        so that ``predict_proba`` and ``forward`` work on them and return the module's raw outputs."""
+        if isinstance(X, MaskedDataset) or y is not None:
+            return super().get_dataset(X, y)
+        dtype = next(self.module_.parameters()).dtype
+        if sp.issparse(X):
+            return InputDataset(sp.csr_matrix(X, dtype=torch.empty((), dtype=dtype).numpy().dtype), self.device)
+        return InputDataset(torch.as_tensor(np.asarray(X), dtype=dtype, device=self.device))
+
     def infer(self, x, **fit_params):
         """Batches are already tensors on the device: call the module directly."""
         if isinstance(x, torch.Tensor) and not fit_params:
             return self.module_(x)
         return super().infer(x, **fit_params)
-
-    def _task_losses(self, y_pred, y_true, training):
-        task_losses, present = self.criterion_(y_pred, y_true["values"], y_true["weights"], y_true["denominators"])
-        sums = getattr(self, "task_loss_sums_", None)
-        if sums is not None:
-            prefix = "train" if training else "valid"
-            rows = len(y_pred)
-            if prefix not in sums:
-                sums[prefix] = (torch.zeros_like(task_losses, requires_grad=False), 0)
-            total, count = sums[prefix]
-            total.add_(task_losses.detach(), alpha=rows)
-            sums[prefix] = (total, count + rows)
-        return task_losses, present
 
     def _penalty(self, y_true):
         """The L2 penalty of one training batch (a zero tensor when alpha and l2 are 0)."""
@@ -376,21 +412,31 @@ class MaskedNet(NeuralNet):
         return squares * torch.where(batch_weight > 0, 0.5 * self.alpha / batch_weight, 0.0)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        task_losses, present = self._task_losses(y_pred, y_true, training)
-        criterion = self.criterion_
-        loss = criterion.weighting(criterion.task_weights * task_losses, present)
+        """The criterion's loss, plus the L2 penalty in training."""
+        loss = self.criterion_(y_pred, y_true)
         return loss + self._penalty(y_true) if training else loss
 
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
-        pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients."""
+        pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients. The
+        per-task losses go to the callbacks with the step's output (``task_losses``)."""
         if not self.module_.training:  # set once per epoch, not once per batch
             self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
-        task_losses, present = self._task_losses(y_pred, yi, training=True)
+        task_losses, present = self.criterion_.task_losses(y_pred, yi)
         criterion = self.criterion_
         loss = criterion.weighting.backward(
             criterion.task_weights * task_losses, present, self._penalty(yi), self._parameters()[1]
         )
-        return {"loss": loss, "y_pred": y_pred}
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses.detach()}
+
+    def validation_step(self, batch, **fit_params):
+        """As skorch's, with the per-task losses in the step's output (``task_losses``)."""
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            task_losses, present = self.criterion_.task_losses(y_pred, yi)
+            loss = self.criterion_.combine(task_losses, present)
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}

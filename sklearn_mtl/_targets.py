@@ -1,13 +1,11 @@
-"""Turn a user's y into per-task encoded values and an observed-label mask.
+"""A user's y as a 2-D array, its missing labels, and the checks on its values, naming the task involved.
 
-numpy and scikit-learn only. Every error about y is raised here, naming the task involved.
+numpy only. What each task is and how its labels are encoded is in ``_tasks.py``.
 """
 
 import numbers
 
 import numpy as np
-from sklearn.preprocessing import LabelEncoder, StandardScaler
-from sklearn.utils.multiclass import type_of_target
 
 
 def _is_nan_marker(missing_label):
@@ -104,116 +102,3 @@ def _check_finite(values, name):
         f"Input y contains infinity or a value too large for dtype('float64') in {name}; "
         "mark missing labels with NaN (or missing_label) and replace infinite values."
     )
-
-
-def _check_has_labels(observed, name):
-    if not observed.any():
-        raise ValueError(
-            f"{name} has no observed label: every entry is missing. Drop that task's column or "
-            "give it at least one label."
-        )
-
-
-class EncodedTargets:
-    """The numeric form of y that the network trains on.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n_samples, n_tasks)
-        int64 class indices (classification) or float64 standardized targets (regression), with
-        0 at every missing position so that no NaN reaches the loss.
-    observed : ndarray of bool, shape (n_samples, n_tasks)
-        True where a label is present.
-    """
-
-    def __init__(self, values, observed):
-        self.values = values
-        self.observed = observed
-
-
-def learn_classes(y2d, observed, task_names=None):
-    """The sorted classes of each task, learned from its observed labels.
-
-    Raises a ValueError naming the task when a task has no observed label, has infinite values,
-    or has continuous values (a regression target given to a classifier).
-    """
-    classes = []
-    for task in range(y2d.shape[1]):
-        name = task_label(task, task_names)
-        rows = observed[:, task]
-        _check_has_labels(rows, name)
-        task_values = _observed_values(y2d[:, task], rows, name)
-        _check_finite(task_values, name)
-        target_type = type_of_target(task_values)
-        if target_type not in ("binary", "multiclass"):
-            raise ValueError(
-                f"Unknown label type: {target_type} in {name}. A classifier needs discrete "
-                "classes; for continuous targets use MaskedMultiTaskRegressor."
-            )
-        classes.append(LabelEncoder().fit(task_values).classes_)
-    return classes
-
-
-def encode_classification_targets(y2d, observed, classes, task_names=None):
-    """Class indices of each task's observed labels (0 at missing positions).
-
-    Parameters
-    ----------
-    y2d : ndarray of shape (n_samples, n_tasks)
-    observed : ndarray of bool, shape (n_samples, n_tasks)
-    classes : list of ndarray
-        The classes of each task, as :func:`learn_classes` returns them.
-    task_names : array of str or None
-
-    Returns
-    -------
-    EncodedTargets
-    """
-    values = np.zeros(y2d.shape, dtype=np.int64)
-    for task, task_classes in enumerate(classes):
-        name = task_label(task, task_names)
-        rows = observed[:, task]
-        task_values = _observed_values(y2d[:, task], rows, name)
-        _check_finite(task_values, name)
-        if not task_values.size:
-            continue
-        unseen = np.setdiff1d(task_values, task_classes)
-        if unseen.size:
-            raise ValueError(
-                f"{name} has labels {unseen[:5].tolist()} that are not among its classes {list(task_classes)}."
-            )
-        values[rows, task] = np.searchsorted(task_classes, task_values)
-    return EncodedTargets(values, observed)
-
-
-def regression_values(y2d, observed, task_names=None):
-    """The regression targets as float64 with NaN at missing positions, validated per task."""
-    values = np.full(y2d.shape, np.nan)
-    for task in range(y2d.shape[1]):
-        name = task_label(task, task_names)
-        rows = observed[:, task]
-        task_values = _observed_values(y2d[:, task], rows, name)
-        try:
-            task_values = task_values.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} has non-numeric targets (for example {task_values[:3].tolist()}); "
-                "a regressor needs numbers. Use MaskedMultiTaskClassifier for class labels."
-            ) from None
-        _check_finite(task_values, name)
-        values[rows, task] = task_values
-    return values
-
-
-def fit_target_scaler(values, task_names=None, sample_weight=None):
-    """Per-task standardization on the observed values only (NaN marks the missing ones)."""
-    for task in range(values.shape[1]):
-        _check_has_labels(~np.isnan(values[:, task]), task_label(task, task_names))
-    return StandardScaler().fit(values, sample_weight=sample_weight)
-
-
-def encode_regression_targets(values, scaler):
-    """Standardize with a fitted scaler and put 0 at the missing positions."""
-    observed = ~np.isnan(values)
-    standardized = np.where(observed, scaler.transform(values), 0.0)
-    return EncodedTargets(standardized, observed)

@@ -106,7 +106,7 @@ def test_pickle_round_trip_predicts_identically(fitted_pair, which):
     restored = pickle.loads(pickle.dumps(estimator))
     np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
     # the net's link back to its estimator (for skorch's EpochScoring) is not pickled but restored
-    assert restored.net_._sklearn_mtl_estimator is restored
+    assert restored.net_.estimator_ is restored
 
 
 @pytest.mark.parametrize("which", [0, 1])

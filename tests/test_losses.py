@@ -5,20 +5,28 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sklearn_mtl._losses import (
-    ClassificationOutputLayout,
-    MaskedMultiTaskLoss,
-    RegressionOutputLayout,
-    task_denominators,
-)
+from sklearn_mtl._losses import MaskedMultiTaskLoss, OutputLayout, task_denominators
 from sklearn_mtl.weighting import EqualWeighting
 
 N_CLASSES = [2, 3, 2, 4, 3]
 
 
+def _classification_layout(n_classes):
+    losses = ["cross_entropy" if k > 2 else "binary_cross_entropy" for k in n_classes]
+    return OutputLayout(losses, [k if k > 2 else 1 for k in n_classes])
+
+
+def _regression_layout(n_tasks):
+    return OutputLayout(["squared_error"] * n_tasks, [1] * n_tasks)
+
+
+def _targets(values, weights, denominators):
+    return {"values": values, "weights": weights, "denominators": denominators}
+
+
 def _problem(seed=0, n_rows=40):
     rng = np.random.RandomState(seed)
-    layout = ClassificationOutputLayout(N_CLASSES)
+    layout = _classification_layout(N_CLASSES)
     logits = torch.tensor(rng.normal(size=(n_rows, layout.n_outputs)), requires_grad=True)
     values = torch.tensor(np.column_stack([rng.randint(k, size=n_rows) for k in N_CLASSES]))
     observed = torch.tensor(rng.rand(n_rows, len(N_CLASSES)) < 0.6)
@@ -30,8 +38,10 @@ def _loss(layout, normalization, logits, values, observed, task_weights=None):
     task_weights = torch.ones(len(N_CLASSES)) if task_weights is None else task_weights
     criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), task_weights)
     denominators = task_denominators(weights, torch.ones(len(weights)), normalization)
-    task_losses, present = criterion(logits, values, weights, denominators)
-    return criterion.weighting(criterion.task_weights * task_losses, present), task_losses
+    task_losses, present = criterion.task_losses(logits, _targets(values, weights, denominators))
+    loss = criterion(logits, _targets(values, weights, denominators))
+    torch.testing.assert_close(loss, criterion.combine(task_losses, present))
+    return loss, task_losses
 
 
 def _reference_task_sums(layout, logits, values, observed):
@@ -87,9 +97,10 @@ def test_nan_targets_give_no_nan_loss_or_gradient():
     outputs = torch.tensor(rng.normal(size=(30, 3)), requires_grad=True)
     observed = torch.tensor(rng.rand(30, 3) < 0.5)
     values = torch.where(observed, torch.tensor(rng.normal(size=(30, 3))), torch.tensor(float("nan")))
-    criterion = MaskedMultiTaskLoss(RegressionOutputLayout(3), EqualWeighting(), torch.ones(3))
+    criterion = MaskedMultiTaskLoss(_regression_layout(3), EqualWeighting(), torch.ones(3))
     weights = observed.double()
-    task_losses, _ = criterion(outputs, values, weights, task_denominators(weights, torch.ones(30), "per_task"))
+    denominators = task_denominators(weights, torch.ones(30), "per_task")
+    task_losses, _ = criterion.task_losses(outputs, _targets(values, weights, denominators))
     loss = task_losses.sum()
     loss.backward()
     assert torch.isfinite(loss)
@@ -117,71 +128,46 @@ def test_sample_weight_of_two_equals_repeating_the_row():
     for normalization in ["per_task", "per_label", "per_sample"]:
         weights = observed.double() * row_weights[:, None]
         criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), torch.ones(len(N_CLASSES)))
-        weighted, _ = criterion(logits, values, weights, task_denominators(weights, row_weights, normalization))
+        denominators = task_denominators(weights, row_weights, normalization)
+        weighted, _ = criterion.task_losses(logits, _targets(values, weights, denominators))
         order = torch.tensor([*range(10), 3])
         repeated_observed = observed[order].double()
-        repeated, _ = criterion(
-            logits[order],
-            values[order],
-            repeated_observed,
-            task_denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization),
+        repeated_denominators = task_denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization)
+        repeated, _ = criterion.task_losses(
+            logits[order], _targets(values[order], repeated_observed, repeated_denominators)
         )
         torch.testing.assert_close(weighted, repeated)  # per-task losses
 
 
-def test_probabilities_are_distributions_in_task_order():
-    layout, logits, _, _ = _problem()
-    probabilities = layout.probabilities(logits.detach())
-    assert [p.shape[1] for p in probabilities] == N_CLASSES
-    for p in probabilities:
-        torch.testing.assert_close(p.sum(dim=1), torch.ones(len(p), dtype=p.dtype))
-
-
 def test_one_class_task_has_one_column_and_zero_loss():
-    layout = ClassificationOutputLayout([1, 2])
+    layout = _classification_layout([1, 2])
     logits = torch.zeros(4, layout.n_outputs)
-    assert [p.shape[1] for p in layout.probabilities(logits)] == [1, 2]
-    entries = layout.entry_losses(logits, torch.zeros(4, 2, dtype=torch.int64))
+    assert layout.head_widths == [1, 1]
+    entries = layout.entry_losses(logits, torch.zeros(4, 2))
     assert entries.shape == (4, 2)
+
+
+def test_mixed_layout_gives_each_task_its_own_loss_in_task_order():
+    # regression, 3-class, binary, regression: three groups whose columns interleave
+    layout = OutputLayout(["squared_error", "cross_entropy", "binary_cross_entropy", "squared_error"], [1, 3, 1, 1])
+    rng = np.random.RandomState(0)
+    outputs = torch.tensor(rng.normal(size=(8, layout.n_outputs)))
+    targets = torch.tensor(
+        np.column_stack([rng.normal(size=8), rng.randint(3, size=8), rng.randint(2, size=8), rng.normal(size=8)])
+    )
+    entries = layout.entry_losses(outputs, targets)
+    expected = torch.stack(
+        [
+            (outputs[:, 0] - targets[:, 0]) ** 2,
+            F.cross_entropy(outputs[:, 1:4], targets[:, 1].long(), reduction="none"),
+            F.binary_cross_entropy_with_logits(outputs[:, 4], targets[:, 2], reduction="none"),
+            (outputs[:, 5] - targets[:, 3]) ** 2,
+        ],
+        dim=1,
+    )
+    torch.testing.assert_close(entries, expected)
 
 
 def test_unknown_normalization_is_rejected():
     with pytest.raises(ValueError, match="loss_normalization must be one of"):
         task_denominators(torch.ones(2, 2), torch.ones(2), "per_batch")
-
-
-def test_classification_task_scores_are_each_tasks_roc_auc_on_its_observed_labels():
-    from sklearn.metrics import roc_auc_score
-
-    layout, logits, values, observed = _problem(seed=3, n_rows=200)
-    weights = observed.double() * torch.tensor(np.random.RandomState(1).uniform(0.5, 2, size=observed.shape))
-    scores = layout.task_scores(logits, values, weights)
-    probabilities = [p.detach().numpy() for p in layout.probabilities(logits)]
-    for task, k in enumerate(N_CLASSES):
-        rows = observed[:, task].numpy()
-        truth, sample_weight = values[rows, task].numpy(), weights[rows, task].numpy()
-        score = probabilities[task][rows, 1] if k == 2 else probabilities[task][rows]
-        expected = roc_auc_score(truth, score, sample_weight=sample_weight, multi_class="ovr", labels=range(k))
-        assert scores[task] == pytest.approx(expected)
-
-
-def test_task_scores_are_nan_where_undefined():
-    layout = ClassificationOutputLayout([2, 2])
-    logits = torch.randn(6, 2)
-    values = torch.tensor([[0, 0], [1, 0], [0, 0], [1, 0], [0, 1], [1, 1]])
-    weights = torch.tensor([[1.0, 1.0]] * 4 + [[1.0, 0.0]] * 2)  # task 1 observes class 0 only
-    scores = layout.task_scores(logits, values, weights)
-    assert np.isfinite(scores[0]) and np.isnan(scores[1])
-    regression = RegressionOutputLayout(2)
-    weights = torch.tensor([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])  # task 1 has one target
-    scores = regression.task_scores(torch.randn(3, 2), torch.randn(3, 2), weights)
-    assert np.isfinite(scores[0]) and np.isnan(scores[1])
-
-
-def test_regression_task_scores_are_r2_whatever_the_standardization():
-    from sklearn.metrics import r2_score
-
-    rng = np.random.RandomState(0)
-    truth, predicted = rng.normal(size=(50, 1)), rng.normal(size=(50, 1))
-    score = RegressionOutputLayout(1).task_scores(torch.tensor(predicted), torch.tensor(truth), torch.ones(50, 1))
-    assert score[0] == pytest.approx(r2_score(3 * truth + 7, 3 * predicted + 7))

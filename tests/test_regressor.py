@@ -49,8 +49,9 @@ def test_predicts_float64_in_original_units_for_every_task(fitted):
 
 def test_targets_are_standardized_on_observed_values_only(fitted):
     reg, _, y = fitted
-    np.testing.assert_allclose(reg._target_scaler.mean_, np.nanmean(y, axis=0))
-    np.testing.assert_allclose(reg._target_scaler.scale_, np.nanstd(y, axis=0))
+    assert [task.kind for task in reg.tasks_] == ["regression", "regression"]
+    np.testing.assert_allclose([task.mean for task in reg.tasks_], np.nanmean(y, axis=0))
+    np.testing.assert_allclose([task.scale for task in reg.tasks_], np.nanstd(y, axis=0))
 
 
 def test_score_is_mean_of_per_task_r2_on_observed_targets(fitted):

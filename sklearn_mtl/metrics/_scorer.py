@@ -161,9 +161,11 @@ class _MaskedScorer(_BaseScorer):
         return f"make_masked_scorer({', '.join(options)})"
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        # skorch's EpochScoring calls the scorer with the estimator's skorch net, which points back to it
-        # and, without caching, with the validation data set instead of (X, y)
-        estimator = getattr(estimator, "_sklearn_mtl_estimator", estimator)
+        # skorch's EpochScoring calls the scorer with the estimator's skorch net (a net with a module_),
+        # which points back to it as estimator_, and, without caching, with the validation data set
+        # instead of (X, y)
+        if hasattr(estimator, "module_") and hasattr(estimator, "estimator_"):
+            estimator = estimator.estimator_
         if y_true is None and hasattr(X, "X") and getattr(X, "y", None) is not None:
             X, y_true = X.X, X.y
         if y_true is None:

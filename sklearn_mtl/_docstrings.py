@@ -1,0 +1,190 @@
+"""The parameter and attribute docs the estimators share, written once and put into their docstrings.
+
+A class docstring holds the line ``{{parameters}}``, which :func:`fill_docstring` replaces with the
+docs of the class's own parameters in signature order (``tests/test_docstrings.py`` checks the
+result against the signatures), and ``{{attributes}}`` for the fitted attributes all of them have.
+"""
+
+import inspect
+import textwrap
+
+_PARAMETERS = {
+    "hidden_layer_sizes": """\
+hidden_layer_sizes : array-like of int, default=(1024,)
+    Width of each shared hidden layer, as in scikit-learn's MLP (whose default is ``(100,)``; a
+    wide layer, strongly regularized, did better on real data: see the user guide's "Defaults").
+    ``()`` gives one linear model per task.""",
+    "activation": """\
+activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    Activation of the hidden layers.""",
+    "alpha": """\
+alpha : "auto" or float, default="auto"
+    Strength of the L2 penalty on the weight matrices, added to each training batch's loss as
+    ``0.5 * alpha * ||W||^2 / batch_size`` (the meaning it has in scikit-learn's MLP, whose
+    default is 1e-4). ``"auto"`` adds ``0.5 * 0.003 * ||W||^2`` to every batch's loss, i.e.
+    ``alpha = 0.003 * batch_size``: a penalty relative to the mean loss, whatever the batch size.""",
+    "batch_size": """\
+batch_size : int or "auto", default="auto"
+    Rows per mini-batch. ``"auto"`` gives about 50 steps per epoch: ``n_samples // 50``
+    clipped to [32, 128] (all rows when there are fewer than 32).""",
+    "learning_rate_init": """\
+learning_rate_init : float, default=1e-3
+    Adam's learning rate.""",
+    "max_iter": """\
+max_iter : int, default=200
+    Maximum number of epochs.""",
+    "early_stopping": """\
+early_stopping : "auto" or bool, default="auto"
+    Hold out ``validation_fraction`` of the rows (a random, non-stratified split: stratifying
+    on labels that may be missing is not possible), follow the validation score of each
+    epoch (see ``scoring``), stop when it has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, and restore the weights of the best epoch. ``"auto"`` does so when the split
+    would hold at least 300 labels of the median task (3000 labels per task at the default
+    ``validation_fraction``); on smaller data the best epoch of a small split is more luck
+    than signal. Without a split, training stops the same way on the training loss (or at
+    ``max_iter``).""",
+    "scoring": """\
+scoring : {"auto", "loss"}, default="auto"
+    What early stopping follows on the validation split. ``"auto"``: the mean over tasks of
+    each task's validation metric on its observed labels, over the tasks where it is defined
+    (``valid_score`` in ``history_``): ROC-AUC for a classification task (one-vs-rest macro
+    average with more than two classes), which keeps improving for epochs after the validation
+    loss has turned up from over-confidence, and R^2 for a regression task. ``"loss"``: the
+    masked validation loss, as weighted.""",
+    "validation_fraction": """\
+validation_fraction : float, default=0.1
+    Fraction of rows held out for early stopping.""",
+    "n_iter_no_change": """\
+n_iter_no_change : int, default=20
+    Epochs without an improvement of at least ``tol`` before training stops.""",
+    "tol": """\
+tol : float, default=1e-4
+    Minimum improvement of the monitored score or loss.""",
+    "dropout": """\
+dropout : "auto" or float, default="auto"
+    Dropout probability after each hidden layer. ``"auto"`` is 0.5 on wide inputs (at least
+    100 features, such as fingerprints or word counts) when every task is a classification
+    task, and 0 otherwise: on the regression sets of the user guide's "Defaults", dropout cost
+    R^2 that the L2 penalty (``alpha``) did not.""",
+    "input_dropout": """\
+input_dropout : "auto" or float, default="auto"
+    Dropout probability of the inputs: while training, each feature of each row is zeroed
+    with this probability (and the others scaled up), which keeps the first layer from leaning
+    on a few features. ``"auto"`` is 0.2 where ``dropout="auto"`` is 0.5, else 0.""",
+    "missing_label": """\
+missing_label : scalar, default=np.nan
+    Value that marks a missing label, in addition to NaN, None and ``pd.NA`` (which are always
+    missing). For example -1 or ``"?"``.""",
+    "task_types": """\
+task_types : None, str, list or dict, default=None
+    The kind of each task, ``"classification"`` or ``"regression"``: one str for every task, a
+    list with one entry per task, or a dict keyed by task name (DataFrame column) or index.
+    A task that it leaves out (or every task, with None) gets the kind scikit-learn's
+    ``type_of_target`` gives its observed labels: ``"continuous"`` is regression, ``"binary"``
+    and ``"multiclass"`` are classification. Integer targets therefore count as classes; a task
+    with more distinct integer values than half its labels is inferred as classification with a
+    warning, which giving its kind here silences.""",
+    "loss_normalization": """\
+loss_normalization : {"per_task", "per_label", "per_sample"}, default="per_task"
+    How the summed loss of observed labels is normalized; see
+    :class:`MaskedMultiTaskClassifier` for the formulas.""",
+    "task_weights": """\
+task_weights : array-like of shape (n_tasks,) or dict, default=None
+    Multiplies each task's loss; a dict is keyed by task name (DataFrame column) or index.
+    None weighs every task 1.""",
+    "task_weighting": """\
+task_weighting : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad"} or TaskWeighting, default="equal"
+    How the task losses become one loss: a fixed sum (``"equal"``) or an automatic strategy
+    from :mod:`sklearn_mtl.weighting` (uncertainty weighting, dynamic weight average,
+    GradNorm, PCGrad; the gradient-based ones cost one backward pass per task).""",
+    "class_weight": """\
+class_weight : "balanced", dict, list of dict or None, default=None
+    Weights of the classes of each classification task, multiplying each observed label's loss
+    before the normalization (the denominators stay label counts). ``"balanced"`` computes, per
+    task from its observed labels only, ``n_observed / (n_classes * count(class))``. A list has
+    one dict (or None, or "balanced") per task, None for a regression task; a single dict is for
+    1-D y.""",
+    "sampling": """\
+sampling : {"uniform", "task_balanced"}, default="uniform"
+    ``"task_balanced"`` draws each epoch's rows with replacement so that every task's labels
+    are drawn equally often: rows of a task with 1% of another's labels are seen as often.""",
+    "device": """\
+device : str or torch.device, default="cpu"
+    Where to train, for example ``"cuda"``.""",
+    "module": """\
+module : callable, default=None
+    Escape hatch: a ``torch.nn.Module`` class (or factory) called as
+    ``module(n_features=..., n_outputs=...)`` that replaces the default
+    :class:`~sklearn_mtl.modules.SharedTrunkNet`. Its output must have ``n_outputs`` columns,
+    each task's ``head_width`` of them (see ``tasks_``) in task order: one per regression or
+    binary task, K per task with K > 2 classes.""",
+    "optimizer": """\
+optimizer : torch optimizer class, default=None
+    None uses ``torch.optim.Adam`` (fused on CPU).""",
+    "callbacks": """\
+callbacks : list of skorch callbacks, default=None
+    Extra skorch callbacks, for example ``EpochScoring`` or ``ProgressBar``.""",
+    "net_params": """\
+net_params : dict, default=None
+    Extra parameters for the underlying :class:`skorch.NeuralNet`, such as
+    ``{"optimizer__betas": (0.9, 0.99)}``; they override the estimator's own settings.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds initialization, shuffling, dropout and the validation split. ``fit`` does not change
+    torch's or numpy's global random state.""",
+    "verbose": """\
+verbose : int, default=0
+    Print a table of losses per epoch when positive (and one column per task from 2).""",
+    "warm_start": """\
+warm_start : bool, default=False
+    When True, ``fit`` continues training the existing network for ``max_iter`` more epochs.""",
+    "dtype": """\
+dtype : {"float32", "float64"}, default="float32"
+    Precision of training. float32 is what PyTorch is fast at; float64 is slower but makes
+    results independent of summation order (for example, weighting a row by 2 then gives the
+    same model as repeating it, to the last digits). Inference always runs in float64.""",
+}
+
+_ATTRIBUTES = """\
+tasks_ : list of Task
+    The fitted description of each task: its ``kind``, ``name``, ``classes`` (classification)
+    or ``mean`` and ``scale`` (regression, whose targets the network learns standardized),
+    ``head_width``, ``loss`` and ``metric``. Everything else about the tasks derives from it.
+n_tasks_ : int
+    Number of tasks (columns of y).
+task_names_ : ndarray of str
+    Task names, when y was a DataFrame.
+n_features_in_ : int
+    Number of features seen during fit.
+feature_names_in_ : ndarray of str
+    Feature names, when X was a DataFrame with string column names.
+net_ : skorch.NeuralNet
+    The trained skorch net; ``net_.module_`` is the torch module. Its own ``predict_proba``
+    returns the module's raw outputs (logits, standardized targets); the estimator's methods
+    decode them.
+history_ : skorch.History
+    Per-epoch record: ``train_loss``, ``valid_loss``, ``valid_score``, ``dur``, and the same
+    per task (``train_loss_<task>``...).
+n_iter_ : int
+    Number of epochs run.
+validation_scores_ : list of float or None
+    The validation score (or loss, with ``scoring="loss"``) of each epoch; None when no
+    validation split was held out.
+best_validation_score_ : float or None
+    The best of them, whose epoch's weights were restored; None without a split.
+loss_curve_ : list of float
+    Training loss per epoch, the quantity the optimizer minimized (with the L2 penalty)."""
+
+
+def _indent(text):
+    return textwrap.indent(text, "    ").lstrip()
+
+
+def fill_docstring(cls):
+    """Class decorator: put the shared parameter and attribute docs into ``cls.__doc__``."""
+    names = list(inspect.signature(cls).parameters)
+    parameters = "\n".join(_PARAMETERS[name] for name in names)
+    cls.__doc__ = cls.__doc__.replace("{{parameters}}", _indent(parameters)).replace(
+        "{{attributes}}", _indent(_ATTRIBUTES)
+    )
+    return cls

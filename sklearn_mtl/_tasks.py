@@ -1,0 +1,405 @@
+"""The fitted description of the tasks: the one place that knows what each task is.
+
+:func:`describe_tasks` builds it once from y in ``fit``: for each task its kind, name, classes or
+scaling, head width, loss and metrics (a :class:`Task`). Everything downstream reads it: the module
+builder (head widths), the loss (each head's loss), encoding y (once, here), predict (decoding)
+and ``score`` and the validation score (each task's metric). numpy and scikit-learn only.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import type_of_target
+
+from ._targets import _check_finite, _observed_values, task_label
+
+KINDS = ("classification", "regression")
+
+# a task inferred as classification from numbers with more distinct values than this share of its
+# labels (and at least 20 labels) is more likely a regression target with integer values
+_MANY_CLASSES_SHARE = 0.5
+
+
+class Task:
+    """What one task is, as learned from its labels in ``fit``.
+
+    The estimators keep one per task in their fitted ``tasks_`` attribute. A classification task
+    knows its classes; a regression task the mean and scale that standardize its targets.
+
+    Parameters
+    ----------
+    index : int
+        Position of the task (its column in y).
+    kind : {"classification", "regression"}
+    name : str or None, default=None
+        The task's column name, when y was a DataFrame.
+    classes : ndarray, default=None
+        The sorted classes of a classification task.
+    mean, scale : float, default=None
+        The (weighted) mean and standard deviation of a regression task's observed targets; the
+        network learns ``(y - mean) / scale``, so that tasks in any units weigh alike in the loss.
+
+    Attributes
+    ----------
+    head_width : int
+        Number of network outputs of the task: K for a task with K > 2 classes, else 1.
+    loss : {"binary_cross_entropy", "cross_entropy", "squared_error"}
+        The per-label loss of the task's head.
+    metric : {"accuracy", "r2"}
+        The metric of the estimators' default ``score``.
+    validation_metric : {"roc_auc", "r2"}
+        The metric of the validation score that ``scoring="auto"`` early stopping follows.
+    label : str
+        How messages name the task: ``"task 2 ('age')"``, or ``"task 2"`` without a name.
+    key : str
+        How ``history_`` keys name the task: its name, or ``"task_2"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl._tasks import describe_tasks
+    >>> y = np.array([[0, 21.5], [1, np.nan], [np.nan, 43.5]], dtype=object)
+    >>> tasks = describe_tasks(y, y == y, np.ones(3), task_types=None)
+    >>> tasks
+    [Task(0, 'classification', classes=[0, 1]), Task(1, 'regression', mean=32.5, scale=11)]
+    >>> tasks[1].decode(np.array([[1.0]]))
+    array([43.5])
+    """
+
+    def __init__(self, index, kind, name=None, classes=None, mean=None, scale=None):
+        self.index = index
+        self.kind = kind
+        self.name = name
+        self.classes = classes
+        self.mean = mean
+        self.scale = scale
+
+    def __repr__(self):
+        name = "" if self.name is None else f", name={self.name!r}"
+        if self.kind == "classification":
+            return f"Task({self.index}, 'classification'{name}, classes={self.classes.tolist()})"
+        return f"Task({self.index}, 'regression'{name}, mean={self.mean:.6g}, scale={self.scale:.6g})"
+
+    @property
+    def head_width(self):
+        return len(self.classes) if self.kind == "classification" and len(self.classes) > 2 else 1
+
+    @property
+    def loss(self):
+        if self.kind == "regression":
+            return "squared_error"
+        return "cross_entropy" if self.head_width > 1 else "binary_cross_entropy"
+
+    @property
+    def metric(self):
+        return "accuracy" if self.kind == "classification" else "r2"
+
+    @property
+    def validation_metric(self):
+        return "roc_auc" if self.kind == "classification" else "r2"
+
+    @property
+    def label(self):
+        return task_label(self.index, None if self.name is None else {self.index: self.name})
+
+    @property
+    def key(self):
+        return f"task_{self.index}" if self.name is None else str(self.name)
+
+    # -- labels in, outputs out ---------------------------------------------------------------
+    def encode(self, column, observed):
+        """The numbers the network learns from: class indices or standardized targets, 0 where missing."""
+        encoded = np.zeros(len(column))
+        values = self._checked_values(column, observed)
+        if not values.size:
+            return encoded
+        if self.kind == "classification":
+            unseen = np.setdiff1d(values, self.classes)
+            if unseen.size:
+                raise ValueError(
+                    f"{self.label} has labels {unseen[:5].tolist()} that are not among its classes "
+                    f"{self.classes.tolist()}."
+                )
+            encoded[observed] = np.searchsorted(self.classes, values)
+        else:
+            encoded[observed] = (values - self.mean) / self.scale
+        return encoded
+
+    def _checked_values(self, column, observed, hint=None):
+        """The observed labels of the task, typed and checked for its kind."""
+        values = _observed_values(column, observed, self.label)
+        if self.kind == "regression":
+            try:
+                values = values.astype(np.float64)
+            except (TypeError, ValueError):
+                hint = hint or "a regression task needs numbers"
+                raise ValueError(
+                    f"{self.label} has non-numeric targets (for example {values[:3].tolist()}); {hint}."
+                ) from None
+        _check_finite(values, self.label)
+        return values
+
+    def probabilities(self, outputs):
+        """Class probabilities ``(n_samples, n_classes)`` from the task's outputs; None for regression."""
+        if self.kind == "regression":
+            return None
+        if len(self.classes) == 1:
+            return np.ones((len(outputs), 1))
+        if len(self.classes) == 2:
+            positive = expit(outputs[:, 0])
+            return np.column_stack([1 - positive, positive])
+        return softmax(outputs, axis=1)
+
+    def decode(self, outputs):
+        """Predictions in the task's own labels or units, from its ``(n_samples, head_width)`` outputs."""
+        if self.kind == "regression":
+            return outputs[:, 0] * self.scale + self.mean
+        if len(self.classes) == 2:
+            return self.classes[(outputs[:, 0] > 0).astype(np.intp)]
+        return self.classes[np.argmax(outputs, axis=1)] if len(self.classes) > 2 else self.classes[[0] * len(outputs)]
+
+    def validation_score(self, outputs, encoded, weights):
+        """The task's ROC-AUC or R^2 on encoded labels (NaN where undefined: one class, one target)."""
+        rows = weights > 0
+        truth, weights = encoded[rows], weights[rows]
+        if self.kind == "regression":
+            return r2_score(truth, outputs[rows, 0], sample_weight=weights) if rows.sum() >= 2 else np.nan
+        k = len(self.classes)
+        if k < 2 or len(np.unique(truth)) < k:
+            return np.nan
+        probabilities = self.probabilities(outputs[rows])
+        score = probabilities[:, 1] if k == 2 else probabilities
+        return roc_auc_score(truth, score, sample_weight=weights, multi_class="ovr", labels=np.arange(k))
+
+    def score(self, truth, predictions, sample_weight=None):
+        """The task's default metric (accuracy or R^2) on its observed labels and their predictions."""
+        if self.kind == "regression":
+            return r2_score(truth, predictions, sample_weight=sample_weight)
+        return accuracy_score(truth, predictions, sample_weight=sample_weight)
+
+
+def _infer_kind(values, label):
+    """A task's kind from its observed labels, with scikit-learn's ``type_of_target``."""
+    try:
+        target_type = type_of_target(values)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{label}: {error}") from None
+    if target_type == "continuous":
+        return "regression"
+    if target_type in ("binary", "multiclass"):
+        n_classes = len(np.unique(values))
+        if values.dtype.kind in "biuf" and len(values) >= 20 and n_classes > _MANY_CLASSES_SHARE * len(values):
+            warnings.warn(
+                f"{label} has {n_classes} distinct integer values among {len(values)} labels: it is treated as "
+                "classification, but looks like a regression target. Say which it is with task_types "
+                "(for example task_types={...: 'regression'}), which also silences this warning.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return "classification"
+    raise ValueError(
+        f"The kind of {label} cannot be inferred from its labels (scikit-learn's type_of_target says "
+        f"{target_type!r}); give it in task_types as 'classification' or 'regression'."
+    )
+
+
+def _requested_kinds(task_types, n_tasks, task_names):
+    """``task_types`` as one entry per task: a kind, or None to infer it."""
+    if task_types is None or isinstance(task_types, str):
+        kinds = [task_types] * n_tasks
+    elif isinstance(task_types, dict):
+        names = [str(name) for name in task_names] if task_names is not None else []
+        kinds = [None] * n_tasks
+        for key, kind in task_types.items():
+            if isinstance(key, numbers.Integral) and not isinstance(key, bool) and 0 <= key < n_tasks:
+                kinds[int(key)] = kind
+            elif str(key) in names:
+                kinds[names.index(str(key))] = kind
+            else:
+                raise ValueError(
+                    f"task_types names a task {key!r} that y does not have; the tasks are "
+                    f"{names or list(range(n_tasks))}."
+                )
+    else:
+        kinds = list(task_types)
+        if len(kinds) != n_tasks:
+            raise ValueError(f"task_types has {len(kinds)} entries but y has {n_tasks} tasks; give one per task.")
+    for task, kind in enumerate(kinds):
+        if kind is not None and kind not in KINDS:
+            raise ValueError(
+                f"task_types gives {task_label(task, task_names)} the kind {kind!r}; use 'classification' or "
+                "'regression' (or leave it out to infer it from the labels)."
+            )
+    return kinds
+
+
+def describe_tasks(
+    y2d, observed, row_weights, *, task_types, task_names=None, classes=None, fixed_kind=False, estimator=None
+):
+    """One :class:`Task` per column of y, learned from its observed labels.
+
+    Parameters
+    ----------
+    y2d : ndarray of shape (n_samples, n_tasks)
+    observed : ndarray of bool, shape (n_samples, n_tasks)
+        Where a label is present (and weighs more than 0).
+    row_weights : ndarray of shape (n_samples,)
+        Weights of the rows, for the mean and scale of regression targets.
+    task_types : None, str, list or dict
+        The kind of every task (a str), of each task (a list), of some tasks by name or index (a
+        dict); None, or a task left out of the dict, is inferred from its labels.
+    task_names : array of str, default=None
+    classes : list, default=None
+        The classes of each classification task (None for regression tasks), when given rather
+        than learned (``partial_fit``): a task then needs no label.
+    fixed_kind : bool, default=False
+        Whether the kind comes from the estimator's class rather than from the user's task_types:
+        it changes the advice that errors give.
+    estimator : str, default=None
+        The estimator's name, for messages.
+
+    Returns
+    -------
+    list of Task
+    """
+    n_tasks = y2d.shape[1]
+    kinds = _requested_kinds(task_types, n_tasks, task_names)
+    tasks = []
+    for index, kind in enumerate(kinds):
+        name = None if task_names is None else str(task_names[index])
+        rows = observed[:, index]
+        task_classes = None if classes is None or kind == "regression" else classes[index]
+        label = task_label(index, task_names)
+        if (task_classes is None or kind == "regression") and not rows.any():
+            raise ValueError(
+                f"{label} has no observed label: every entry is missing. Drop that task's column or give it at "
+                "least one label."
+            )
+        values = _observed_values(y2d[:, index], rows, label)
+        if kind is None:
+            _check_finite(values, label)
+            kind = "classification" if task_classes is not None else _infer_kind(values, label)
+        task = Task(index, kind, name=name)
+        if kind == "classification":
+            _check_finite(values, label)
+            task.classes = task_classes if task_classes is not None else _learn_classes(values, label, fixed_kind)
+            if len(task.classes) == 1:
+                warnings.warn(
+                    f"{label} has only one class ({task.classes[0]!r}) among its observed labels; it will always "
+                    "predict it.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        else:
+            hint = (
+                f"{estimator} needs numbers. Use MaskedMultiTaskClassifier for class labels"
+                if fixed_kind
+                else "task_types makes it a regression task, which needs numbers"
+            )
+            values = task._checked_values(y2d[:, index], rows, hint)
+            scaler = StandardScaler().fit(values[:, None], sample_weight=row_weights[rows])
+            task.mean, task.scale = float(scaler.mean_[0]), float(scaler.scale_[0])
+        tasks.append(task)
+    return tasks
+
+
+def _learn_classes(values, label, fixed_kind):
+    target_type = type_of_target(values)
+    if target_type not in ("binary", "multiclass"):
+        advice = (
+            "for continuous targets use MaskedMultiTaskRegressor"
+            if fixed_kind
+            else "task_types makes it a classification task; give it 'regression' for continuous targets"
+        )
+        raise ValueError(
+            f"Unknown label type: {target_type} in {label}. A classifier needs discrete classes; {advice}."
+        )
+    return np.unique(values)
+
+
+def check_partial_fit_classes(classes, n_tasks, y_was_1d):
+    """``classes`` of a first ``partial_fit`` as one sorted array per task (None where not given)."""
+    per_task = [classes] if y_was_1d else list(classes)
+    if len(per_task) != n_tasks:
+        raise ValueError(f"classes has {len(per_task)} entries but y has {n_tasks} tasks; give one array per task.")
+    return [None if task_classes is None else np.unique(np.asarray(task_classes)) for task_classes in per_task]
+
+
+def encode_targets(tasks, y2d, observed):
+    """y as the network learns it: ``(n_samples, n_tasks)`` float64, 0 at missing positions."""
+    return np.column_stack([task.encode(y2d[:, task.index], observed[:, task.index]) for task in tasks])
+
+
+def decode_outputs(tasks, outputs):
+    """Per-task predictions from the network's fused outputs: a list of 1-D arrays."""
+    return [task.decode(part) for task, part in zip(tasks, split_outputs(tasks, outputs), strict=True)]
+
+
+def split_outputs(tasks, outputs):
+    """The network's fused ``(n_samples, n_outputs)`` outputs as one block per task."""
+    bounds = np.cumsum([0] + [task.head_width for task in tasks])
+    return [outputs[:, start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def stack_predictions(columns):
+    """Per-task predictions as one 2-D array: a common dtype, or object when labels are strings."""
+    dtypes = {column.dtype for column in columns}
+    if len(dtypes) == 1:
+        dtype = dtypes.pop()
+    elif all(dtype.kind in "biuf" for dtype in dtypes):
+        dtype = np.result_type(*dtypes)
+    else:
+        dtype = object
+    return np.column_stack([column.astype(dtype) for column in columns])
+
+
+def validation_scores(tasks, outputs, encoded, weights):
+    """Each task's validation score (ROC-AUC or R^2) on its labels of weight > 0, NaN where undefined."""
+    parts = split_outputs(tasks, outputs)
+    return np.array([t.validation_score(parts[t.index], encoded[:, t.index], weights[:, t.index]) for t in tasks])
+
+
+def class_weight_multipliers(tasks, class_weight, encoded, count_weights, y_was_1d):
+    """Per-label loss multipliers from ``class_weight`` (None when it is None).
+
+    ``class_weight`` is "balanced", a dict (1-D y), or a list with one entry (dict, "balanced" or
+    None) per task; a regression task's entry must be None, and "balanced" applies to the
+    classification tasks only.
+    """
+    if class_weight is None:
+        return None
+    per_task = class_weight
+    if isinstance(per_task, dict) or per_task == "balanced":
+        if isinstance(per_task, dict) and not y_was_1d:
+            raise ValueError(
+                "class_weight is one dict, but y has several tasks; give a list with one dict per task (or 'balanced')."
+            )
+        per_task = [None if task.kind == "regression" else per_task for task in tasks]
+    if len(per_task) != len(tasks):
+        raise ValueError(f"class_weight has {len(per_task)} entries but y has {len(tasks)} tasks.")
+    multipliers = np.ones(encoded.shape)
+    for task, weights in zip(tasks, per_task, strict=True):
+        if weights is None:
+            continue
+        if task.kind == "regression":
+            raise ValueError(f"class_weight gives {task.label} class weights, but it is a regression task; give None.")
+        rows = count_weights[:, task.index] > 0
+        indices = encoded[:, task.index].astype(np.intp)
+        if weights == "balanced" and not rows.any():
+            continue
+        try:
+            class_weights = compute_class_weight(
+                weights,
+                classes=task.classes,
+                y=task.classes[indices[rows]],
+                sample_weight=count_weights[rows, task.index],
+            )
+        except ValueError as error:
+            raise ValueError(f"class_weight for {task.label}: {error}") from None
+        multipliers[:, task.index] = class_weights[indices]
+    return multipliers
