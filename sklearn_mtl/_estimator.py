@@ -1,6 +1,7 @@
 """MaskedMultiTaskEstimator: one network for classification and regression tasks, missing labels masked out."""
 
 import numpy as np
+from sklearn.utils import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 
 from ._base import _BaseMaskedMultiTask
@@ -146,6 +147,14 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         )
         self.task_types = task_types
         self.class_weight = class_weight
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # neither a classifier nor a regressor for scikit-learn (its tasks may be either), but its
+        # predict_proba serves classification tasks of any number of classes: say so, for the
+        # checks and tools that read the classifier tags of whatever has a predict_proba
+        tags.classifier_tags = ClassifierTags(multi_class=True)
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

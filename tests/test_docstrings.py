@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from numpydoc.docscrape import ClassDoc
 
-from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 
-ESTIMATORS = [MaskedMultiTaskClassifier, MaskedMultiTaskRegressor]
+ESTIMATORS = [MaskedMultiTaskClassifier, MaskedMultiTaskRegressor, MaskedMultiTaskEstimator]
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)

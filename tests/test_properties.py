@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 
-from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 from sklearn_mtl.metrics import masked_accuracy_score, masked_r2_score
 
 FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,6 +94,37 @@ def test_regressor_ignores_what_is_stored_at_masked_positions(problem, marker):
     a = MaskedMultiTaskRegressor(**TINY).fit(X, np.where(missing, np.nan, targets)).predict(X)
     b = MaskedMultiTaskRegressor(**TINY, missing_label=marker).fit(X, np.where(missing, marker, targets)).predict(X)
     np.testing.assert_array_equal(a, b)
+
+
+def _mixed(y, X, missing):
+    """Odd tasks become regression targets (continuous values), even ones keep their classes."""
+    mixed = y.copy()
+    mixed[:, 1::2] = y[:, 1::2] + X[:, :1] + 0.5
+    return np.where(missing, np.nan, mixed)
+
+
+@FAST
+@given(problem=masked_problems(), marker=st.sampled_from([-1.0, 1e6]))
+def test_mixed_model_ignores_what_is_stored_at_masked_positions(problem, marker):
+    X, y, missing = problem
+    y = _mixed(y, X, missing)
+    kinds = ["classification" if task % 2 == 0 else "regression" for task in range(y.shape[1])]
+    a = MaskedMultiTaskEstimator(**TINY, task_types=kinds).fit(X, y)
+    b = MaskedMultiTaskEstimator(**TINY, task_types=kinds, missing_label=marker).fit(X, np.where(missing, marker, y))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@FAST
+@given(problem=masked_problems(), data=st.data())
+def test_permuting_mixed_tasks_permutes_the_outputs(problem, data):
+    X, y, missing = problem
+    y = _mixed(y, X, missing)
+    kinds = np.array(["classification" if task % 2 == 0 else "regression" for task in range(y.shape[1])])
+    order = data.draw(st.permutations(range(y.shape[1])))
+    params = {**TINY, "dtype": "float64"}
+    original = MaskedMultiTaskEstimator(**params, task_types=list(kinds)).fit(X, y)
+    permuted = MaskedMultiTaskEstimator(**params, task_types=list(kinds[order])).fit(X, y[:, order])
+    np.testing.assert_allclose(permuted.predict(X), original.predict(X)[:, order], rtol=1e-9)
 
 
 @settings(max_examples=40, deadline=None)

@@ -244,12 +244,25 @@ def _need_two_classes(truth):
         raise _UndefinedTask(f"has only one class ({present[0].item()!r}) among its observed labels")
 
 
-def _label_metric(metric, name, y_true, y_pred, *, average, sample_weight, missing_label, **kwargs):
+def _per_task_metric(
+    metric, name, y_true, y_pred, *, average, sample_weight, missing_label, per_task_outputs=False, **kwargs
+):
+    """Any ``metric(y_true, y_pred, **kwargs)`` of scikit-learn's style, applied to each task's
+    observed rows (labels predicted as objects are typed first), then reduced with ``average``."""
+
     def score_task(task, task_name, truth, pred, weights):
-        return metric(truth, _typed(pred, task_name), sample_weight=weights, **kwargs)
+        pred = pred if per_task_outputs else _typed(pred, task_name)
+        return metric(truth, pred, **({} if weights is None else {"sample_weight": weights}), **kwargs)
 
     return _score_tasks(
-        name, score_task, y_true, y_pred, average=average, sample_weight=sample_weight, missing_label=missing_label
+        name,
+        score_task,
+        y_true,
+        y_pred,
+        average=average,
+        sample_weight=sample_weight,
+        missing_label=missing_label,
+        per_task_outputs=per_task_outputs,
     )
 
 
@@ -287,7 +300,7 @@ def masked_accuracy_score(y_true, y_pred, *, average="macro", sample_weight=None
     >>> masked_accuracy_score(y_true, y_pred, average=None)
     array([0.66666667, 0.5       ])
     """
-    return _label_metric(
+    return _per_task_metric(
         accuracy_score,
         "masked_accuracy_score",
         y_true,
@@ -332,7 +345,7 @@ def masked_balanced_accuracy_score(y_true, y_pred, *, average="macro", sample_we
     >>> masked_balanced_accuracy_score(y_true, y_pred, average=None)
     array([0.83333333, 0.75      ])
     """
-    return _label_metric(
+    return _per_task_metric(
         balanced_accuracy_score,
         "masked_balanced_accuracy_score",
         y_true,

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._sklearn_compat import _BaseScorer, _cached_call
 from ._masked import (
-    _score_tasks,
+    _per_task_metric,
     masked_accuracy_score,
     masked_average_precision_score,
     masked_balanced_accuracy_score,
@@ -22,6 +22,7 @@ from ._masked import (
     masked_mean_squared_error,
     masked_r2_score,
     masked_roc_auc_score,
+    reduce_task_scores,
 )
 
 __all__ = ["make_masked_scorer", "task_scorers"]
@@ -38,6 +39,14 @@ _MASKED_METRICS = {
     masked_r2_score: ("predict", 1, False),
     masked_mean_squared_error: ("predict", -1, False),
     masked_mean_absolute_error: ("predict", -1, False),
+}
+
+# The kind of task each masked metric scores: a scorer meeting a task of the other kind says so
+_METRIC_KINDS = {
+    **{metric: "classification" for metric in _MASKED_METRICS},
+    masked_r2_score: "regression",
+    masked_mean_squared_error: "regression",
+    masked_mean_absolute_error: "regression",
 }
 
 # scikit-learn scorer names -> (masked metric, fixed keyword arguments)
@@ -97,6 +106,15 @@ def _task_index(task, model):
     return int(matches[0])
 
 
+def _model_classes(model):
+    """The classes of each task (None for a regression task), from the fitted task description."""
+    tasks = getattr(model, "tasks_", None)
+    if tasks is not None:
+        return [task.classes for task in tasks]
+    classes = getattr(model, "classes_", None)
+    return classes if classes is None or isinstance(classes, list) else [classes]
+
+
 def _select_task(task, y_true, y_pred, classes, sample_weight, per_task_outputs):
     """Keep only column ``task`` of everything a masked metric receives (as a one-task problem)."""
     y_true = np.asarray(y_true.to_numpy() if hasattr(y_true, "to_numpy") else y_true)
@@ -113,24 +131,6 @@ def _select_task(task, y_true, y_pred, classes, sample_weight, per_task_outputs)
     if sample_weight is not None and np.ndim(sample_weight) == 2:
         sample_weight = np.asarray(sample_weight)[:, task]
     return y_true[:, task], y_pred, classes, sample_weight
-
-
-def _masked_any_metric(metric, y_true, y_pred, *, sample_weight, missing_label, per_task_outputs, **kwargs):
-    """Any ``metric(y_true, y_pred, **kwargs)`` applied to each task's observed rows, macro-averaged."""
-
-    def score_task(task, name, truth, pred, weights):
-        return metric(truth, pred, **({} if weights is None else {"sample_weight": weights}), **kwargs)
-
-    return _score_tasks(
-        getattr(metric, "__name__", repr(metric)),
-        score_task,
-        y_true,
-        y_pred,
-        average="macro",
-        sample_weight=sample_weight,
-        missing_label=missing_label,
-        per_task_outputs=per_task_outputs,
-    )
 
 
 class _MaskedScorer(_BaseScorer):
@@ -174,18 +174,18 @@ class _MaskedScorer(_BaseScorer):
                 "validation data set carries no y, or that EpochScoring cached the targets (use_caching=False)."
             )
         model = _final_estimator(estimator)
+        task = None if self._task is None else _task_index(self._task, model)
+        self._check_task_kinds(model, task)
         response = self._response(method_caller, estimator, X)
         per_task_outputs = self._response_method == "predict_proba"
         missing_label = getattr(model, "missing_label", np.nan) if self._missing_label is None else self._missing_label
         classes = None
         if self._takes_classes or per_task_outputs:
-            classes = getattr(model, "classes_", None)
-            if classes is not None and not isinstance(classes, list):
-                classes = [classes]
+            classes = _model_classes(model)
         sample_weight = kwargs.pop("sample_weight", None)
-        if self._task is not None:
+        if task is not None:
             y_true, response, classes, sample_weight = _select_task(
-                _task_index(self._task, model), y_true, response, classes, sample_weight, per_task_outputs
+                task, y_true, response, classes, sample_weight, per_task_outputs
             )
         if self._score_func in _MASKED_METRICS:
             if self._takes_classes:
@@ -194,17 +194,34 @@ class _MaskedScorer(_BaseScorer):
                 y_true, response, sample_weight=sample_weight, missing_label=missing_label, **self._kwargs, **kwargs
             )
         else:
-            score = _masked_any_metric(
+            score = _per_task_metric(
                 self._score_func,
+                getattr(self._score_func, "__name__", repr(self._score_func)),
                 y_true,
                 response,
                 sample_weight=sample_weight,
                 missing_label=missing_label,
+                average="macro",
                 per_task_outputs=per_task_outputs,
                 **self._kwargs,
                 **kwargs,
             )
         return self._sign * score
+
+    def _check_task_kinds(self, model, task):
+        """A metric of one kind of task (ROC-AUC, R^2...) must not meet a task of the other kind."""
+        kind = _METRIC_KINDS.get(self._score_func)
+        tasks = getattr(model, "tasks_", None)
+        if kind is None or tasks is None:
+            return
+        wrong = [t for t in (tasks if task is None else [tasks[task]]) if t.kind != kind]
+        if wrong:
+            names = ", ".join(t.label for t in wrong)
+            raise ValueError(
+                f"{self!r} scores {kind} tasks, but {names} {'is a' if len(wrong) == 1 else 'are'} "
+                f"{wrong[0].kind} task{'' if len(wrong) == 1 else 's'}. Select tasks of one kind with task=..., or "
+                "give each task its metric with a dict, e.g. make_masked_scorer({'gender': 'roc_auc', 'age': 'r2'})."
+            )
 
     def _response(self, method_caller, estimator, X):
         """``estimator.<response_method>(X)``, computed once per multi-metric scoring pass."""
@@ -222,6 +239,36 @@ class _MaskedScorer(_BaseScorer):
         return response
 
 
+class _TaskMetricsScorer(_BaseScorer):
+    """Each task scored with its own masked metric, averaged over the tasks (``make_masked_scorer(dict)``).
+
+    The responses the task metrics share (``predict``, ``predict_proba``) are computed once per call.
+    """
+
+    def __init__(self, scorers):
+        super().__init__(_mean_of_task_metrics, 1, {}, "predict")
+        self._scorers = scorers
+
+    def __repr__(self):
+        items = ", ".join(f"{task!r}: {_metric_repr(scorer)}" for task, scorer in self._scorers.items())
+        return f"make_masked_scorer({{{items}}})"
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        if _shared_response_cache(method_caller) is None:
+            method_caller = partial(_cached_call, {})
+        scores = [scorer._score(method_caller, estimator, X, y_true, **kwargs) for scorer in self._scorers.values()]
+        return reduce_task_scores(scores, "macro")
+
+
+def _mean_of_task_metrics(y_true, y_pred, sample_weight=None):
+    """Stands for the per-task metrics of a :class:`_TaskMetricsScorer`, which never calls it."""
+    raise NotImplementedError
+
+
+def _metric_repr(scorer):
+    return repr(scorer._name) if isinstance(scorer._name, str) else scorer._score_func.__name__
+
+
 def make_masked_scorer(
     metric, *, task=None, greater_is_better=None, response_method=None, missing_label=None, **kwargs
 ):
@@ -229,7 +276,7 @@ def make_masked_scorer(
 
     Parameters
     ----------
-    metric : str or callable
+    metric : str, callable or dict
         A scikit-learn scorer name: ``"accuracy"``, ``"balanced_accuracy"``, ``"f1"`` (and
         ``"f1_micro"``, ``"f1_macro"``, ``"f1_weighted"``), ``"roc_auc"``, ``"average_precision"``,
         ``"neg_log_loss"``, ``"r2"``, ``"neg_mean_squared_error"``, ``"neg_mean_absolute_error"``.
@@ -237,6 +284,9 @@ def make_masked_scorer(
         ``metric(y_true, y_pred, **kwargs)`` in scikit-learn's style, which is then applied to each
         task's observed rows (its ``y_pred`` is a column of ``predict``, or the task's
         ``predict_proba`` array with ``response_method="predict_proba"``).
+        Or a dict that gives tasks (by index or name) their own metric, such as
+        ``{"gender": "roc_auc", "age": "r2"}`` for a :class:`~sklearn_mtl.MaskedMultiTaskEstimator`:
+        the scorer averages those tasks' scores (each greater-is-better) and ignores the others.
     task : int or str, default=None
         None scores every task and averages over the tasks that have a score (macro). An int
         selects one task by index; a str by name, one of the estimator's ``task_names_``.
@@ -283,7 +333,20 @@ def make_masked_scorer(
     >>> from sklearn.metrics import matthews_corrcoef
     >>> make_masked_scorer(matthews_corrcoef, task=0)
     make_masked_scorer(matthews_corrcoef, task=0, response_method='predict')
+    >>> make_masked_scorer({"gender": "roc_auc", "age": "r2"})
+    make_masked_scorer({'gender': 'roc_auc', 'age': 'r2'})
     """
+    if isinstance(metric, dict):
+        if task is not None or greater_is_better is not None or response_method is not None or kwargs:
+            raise ValueError(
+                "metric is a dict of task to metric, which already says which tasks to score and how; to set a "
+                "metric's options, build one scorer per task with make_masked_scorer(metric, task=..., ...)."
+            )
+        if not metric:
+            raise ValueError("metric is an empty dict; give at least one task and its metric.")
+        return _TaskMetricsScorer(
+            {key: make_masked_scorer(value, task=key, missing_label=missing_label) for key, value in metric.items()}
+        )
     if task is not None and not isinstance(task, (numbers.Integral, str)):
         raise TypeError(f"task must be None, an int or a task name; got {task!r}.")
     if isinstance(metric, str):
@@ -320,17 +383,19 @@ def make_masked_scorer(
     )
 
 
-def task_scorers(metric, tasks, **kwargs):
+def task_scorers(metric, tasks=None, **kwargs):
     """One masked scorer per task, keyed ``f"{metric}_{task name}"``, for multi-metric ``scoring=``.
 
     Parameters
     ----------
-    metric : str or callable
-        As for :func:`make_masked_scorer`. A function's ``__name__`` is used in the keys.
-    tasks : int or list of str
+    metric : str, callable or dict
+        As for :func:`make_masked_scorer`. A function's ``__name__`` is used in the keys. A dict
+        gives each task its own metric, ``{"gender": "roc_auc", "age": "r2"}``: keys
+        ``"roc_auc_gender"`` and ``"r2_age"`` (``tasks`` is then not given).
+    tasks : int or list of str, default=None
         The number of tasks (keys and selection by index: ``"roc_auc_0"``, ``"roc_auc_1"``...), or
         the task names, as in the estimator's ``task_names_`` (the columns of a DataFrame y): keys
-        ``"roc_auc_toxic"``... and selection by name.
+        ``"roc_auc_toxic"``... and selection by name. Required unless ``metric`` is a dict.
     **kwargs
         Passed to :func:`make_masked_scorer` (``missing_label``, ``greater_is_better``...).
 
@@ -353,7 +418,20 @@ def task_scorers(metric, tasks, **kwargs):
 'mean': make_masked_scorer('roc_auc')}
     >>> list(task_scorers("neg_log_loss", ["toxic", "obscene"]))
     ['neg_log_loss_toxic', 'neg_log_loss_obscene']
+    >>> list(task_scorers({"gender": "roc_auc", "age": "r2"}))
+    ['roc_auc_gender', 'r2_age']
     """
+    if isinstance(metric, dict):
+        if tasks is not None:
+            raise ValueError("metric is a dict of task to metric, which names the tasks: do not pass tasks too.")
+        return {
+            f"{value if isinstance(value, str) else value.__name__}_{task}": make_masked_scorer(
+                value, task=task, **kwargs
+            )
+            for task, value in metric.items()
+        }
+    if tasks is None:
+        raise TypeError("task_scorers needs tasks (a number of tasks or their names) unless metric is a dict.")
     if isinstance(tasks, numbers.Integral) and not isinstance(tasks, bool):
         if tasks < 1:
             raise ValueError(f"tasks must be a positive number of tasks or a list of names; got {tasks}.")
