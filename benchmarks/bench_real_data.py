@@ -15,6 +15,9 @@ loses against the best baseline of the run, and fit seconds. Run with one torch 
 ``--split valid`` scores on an inner validation split of the training part instead of the test
 part: defaults are chosen there, never on the test part. ``--config name='{"alpha": 0}'`` adds
 the package with changed parameters (the ablation in the user guide is run this way).
+``--mixed`` also fits one ``MaskedMultiTaskEstimator`` on all the tasks of a set with both kinds
+(mixed5) and scores it in each kind's table; the split is then made on the rows labelled for any
+task, so that every model of both tables is scored on the same rows.
 ``--seed`` draws another 90/10 split (the panel's is seed 0): a single small test part moves mean
 scores by a hundredth or more. ``--quick`` runs small subsets with few epochs: a smoke test, not a
 measurement.
@@ -35,7 +38,7 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 
 LINEAR_GRID = {"classification": [0.01, 0.03, 0.1, 0.3, 1.0], "regression": [0.1, 1.0, 10.0, 100.0]}
 
@@ -112,29 +115,38 @@ def run_forest(kind, X, Y, n_estimators):
     return fit_per_task(lambda: forest(n_estimators=n_estimators, n_jobs=-1, random_state=0), kind, X, Y)
 
 
-def package_scores(model, kind, X, Y):
+def package_scores(model, kind, X, Y, columns=None):
+    """Scores of the model's tasks ``columns`` (all of them by default) against the columns of Y."""
+    columns = range(Y.shape[1]) if columns is None else columns
     scores = np.full(Y.shape[1], np.nan)
     outputs = model.predict_proba(X) if kind == "classification" else model.predict(X)
-    for task in range(Y.shape[1]):
+    for task, column in enumerate(columns):
         rows = ~np.isnan(Y[:, task])
         if scorable(kind, Y[rows, task]):
-            output = outputs[task][rows, 1] if kind == "classification" else outputs[rows, task]
-            scores[task] = task_score(kind, Y[rows, task], output)
+            output = outputs[column][rows, 1] if kind == "classification" else outputs[rows, column]
+            scores[task] = task_score(kind, Y[rows, task], output.astype(np.float64))
     return scores
 
 
 def run_package(kind, params, tabular):
-    estimator = MaskedMultiTaskClassifier if kind == "classification" else MaskedMultiTaskRegressor
+    estimator = {
+        "classification": MaskedMultiTaskClassifier,
+        "regression": MaskedMultiTaskRegressor,
+        None: MaskedMultiTaskEstimator,
+    }[kind]
     model = estimator(random_state=0, **params)
     return make_pipeline(StandardScaler(), model) if tabular else model
 
 
-def parts(name, kind, split, quick, seed=0):
-    """``(X_fit, Y_fit, X_eval, Y_eval)`` of one kind of task of one data set."""
+def parts(name, kind, split, quick, seed=0, all_rows=False):
+    """``(X_fit, Y_fit, X_eval, Y_eval)`` of one kind of task of one data set (every task: kind None).
+
+    The rows are those labelled for a task of that kind, or for any task with ``all_rows``.
+    """
     X, Y, kinds, _ = LOADERS[name]()
-    columns = [task for task, task_kind in enumerate(kinds) if task_kind == kind]
+    columns = [task for task, task_kind in enumerate(kinds) if kind in (None, task_kind)]
+    labelled = ~np.isnan(Y if all_rows else Y[:, columns]).all(axis=1)
     Y = Y[:, columns]
-    labelled = ~np.isnan(Y).all(axis=1)
     X, Y = X[labelled], Y[labelled]
     if quick:
         keep = np.random.RandomState(0).permutation(len(X))[:600]
@@ -146,8 +158,26 @@ def parts(name, kind, split, quick, seed=0):
     return X[train], Y[train], X[test], Y[test]
 
 
-def benchmark(name, kind, args, configs):
-    X, Y, X_eval, Y_eval = parts(name, kind, args.split, args.quick, args.seed)
+def fit_package(kind, params, tabular, X, Y, quick):
+    """The package fitted with ``params``: ``(model, fit seconds, epochs)``."""
+    params = {"max_iter": 3, **params} if quick else params
+    model = run_package(kind, params, tabular)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, Y)
+    seconds = time.perf_counter() - start
+    return model, seconds, model[-1].n_iter_ if hasattr(model, "steps") else model.n_iter_
+
+
+def fit_mixed(name, args, configs):
+    """One MaskedMultiTaskEstimator per config on every task of the set: ``{config: (model, s, epochs)}``."""
+    X, Y, _, _ = parts(name, None, args.split, args.quick, args.seed, all_rows=True)
+    return {config: fit_package(None, params, name in TABULAR, X, Y, args.quick) for config, params in configs.items()}
+
+
+def benchmark(name, kind, args, configs, mixed=None):
+    X, Y, X_eval, Y_eval = parts(name, kind, args.split, args.quick, args.seed, all_rows=mixed is not None)
     tabular = name in TABULAR
     rows = {}
     timings, epochs = {}, {}
@@ -161,15 +191,15 @@ def benchmark(name, kind, args, configs):
         timings["per-task forest"] = time.perf_counter() - start
         rows["per-task forest"] = per_task_scores(models, kind, X_eval, Y_eval)
     for config, params in configs.items():
-        params = {"max_iter": 3, **params} if args.quick else params
-        model = run_package(kind, params, tabular)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, Y)
-        timings[config] = time.perf_counter() - start
+        model, timings[config], epochs[config] = fit_package(kind, params, tabular, X, Y, args.quick)
         rows[config] = package_scores(model, kind, X_eval, Y_eval)
-        epochs[config] = model[-1].n_iter_ if hasattr(model, "steps") else model.n_iter_
+    if mixed is not None:
+        kinds = LOADERS[name]()[2]
+        columns = [task for task, task_kind in enumerate(kinds) if task_kind == kind]
+        for config, (model, seconds, n_epochs) in mixed.items():
+            row = f"{config} (all tasks)"
+            rows[row] = package_scores(model, kind, X_eval, Y_eval, columns)
+            timings[row], epochs[row] = seconds, n_epochs
     metric = "ROC-AUC" if kind == "classification" else "R^2"
     baselines = [row for row in rows if row.startswith("per-task")]
     best = max(baselines, key=lambda row: np.nanmean(rows[row])) if baselines else None
@@ -202,6 +232,9 @@ def main(argv=None):
     parser.add_argument("--no-defaults", action="store_true", help="run only the --config models")
     parser.add_argument("--config", action="append", default=[], help="name=JSON of estimator parameters")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--mixed", action="store_true", help="also fit MaskedMultiTaskEstimator on all tasks of sets with both kinds"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     configs = {} if args.no_defaults else {"sklearn_mtl defaults": {}}
@@ -211,10 +244,11 @@ def main(argv=None):
     results = {}
     for name in args.data:
         _, Y, kinds, _ = LOADERS[name]()
+        mixed = fit_mixed(name, args, configs) if args.mixed and len(set(kinds)) > 1 else None
         for kind in dict.fromkeys(kinds):
             if args.kind not in (None, kind):
                 continue
-            results[f"{name} {kind}"] = benchmark(name, kind, args, configs)
+            results[f"{name} {kind}"] = benchmark(name, kind, args, configs, mixed)
     if args.json:
         with open(args.json, "w") as file:
             json.dump(results, file, indent=1)

@@ -37,3 +37,12 @@ def test_panel_split_is_the_documented_permutation(bench_real_data):
     train, test = train_test_indices(100)
     order = np.random.RandomState(0).permutation(100)
     assert np.array_equal(test, order[:10]) and np.array_equal(train, order[10:])
+
+
+def test_quick_mixed_mode_scores_the_all_task_model_in_each_kinds_table(bench_real_data):
+    results = bench_real_data.main(["--quick", "--mixed", "--skip-baselines", "--data", "mixed5"])
+    for kind in ("classification", "regression"):
+        table = results[f"mixed5 {kind}"]
+        assert set(table) == {"sklearn_mtl defaults", "sklearn_mtl defaults (all tasks)"}
+        assert np.isfinite(table["sklearn_mtl defaults (all tasks)"]["mean"])
+    assert len(results["mixed5 classification"]["sklearn_mtl defaults (all tasks)"]["per_task"]) == 3
