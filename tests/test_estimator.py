@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score, roc_auc_score
@@ -213,3 +214,14 @@ def test_bad_task_kinds_get_a_clear_error_and_leave_nothing_fitted(task_types, y
     with pytest.raises(error, match=match):
         est.fit(X, y.assign(**y_change))
     assert not hasattr(est, "tasks_") and not hasattr(est, "net_")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_mixed_tasks_train_on_gpu_and_predict_like_the_cpu(fitted):
+    est, X, y, age, gender = fitted
+    gpu = clone(est).set_params(device="cuda").fit(X, y)
+    assert next(gpu.net_.module_.parameters()).is_cuda
+    assert r2_score(age, gpu.predict(X)[:, 0].astype(float)) > 0.8
+    assert np.mean(gpu.predict(X)[:, 1] == gender) > 0.85
+    np.testing.assert_array_equal(gpu.net_.predict_proba(X).shape, (len(X), 2))
