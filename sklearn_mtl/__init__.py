@@ -17,6 +17,7 @@ _LAZY_NAMES = {
     "MaskedMultiTaskRegressor": "._regressor",
     "MaskedMultiTaskEstimator": "._estimator",
     "SKOPS_TRUSTED_TYPES": "._persistence",
+    "Task": "._tasks",
 }
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MaskedMultiTaskRegressor",
     "MaskedMultiTaskEstimator",
     "SKOPS_TRUSTED_TYPES",
+    "Task",
     "__version__",
 ]
 

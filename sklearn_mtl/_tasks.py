@@ -62,13 +62,14 @@ class Task:
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_mtl._tasks import describe_tasks
-    >>> y = np.array([[0, 21.5], [1, np.nan], [np.nan, 43.5]], dtype=object)
-    >>> tasks = describe_tasks(y, y == y, np.ones(3), task_types=None)
-    >>> tasks
-    [Task(0, 'classification', classes=[0, 1]), Task(1, 'regression', mean=32.5, scale=11)]
-    >>> tasks[1].decode(np.array([[1.0]]))
-    array([43.5])
+    >>> from sklearn_mtl import MaskedMultiTaskEstimator
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> y = np.array([[0, 21.5], [1, np.nan], [np.nan, 43.5], [1, 30.5]], dtype=object)
+    >>> est = MaskedMultiTaskEstimator(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    >>> est.tasks_
+    [Task(0, 'classification', classes=[0, 1]), Task(1, 'regression', mean=31.8333, scale=9.03081)]
+    >>> est.tasks_[1].decode(np.array([[0.0], [1.0]]))
+    array([31.83333333, 40.86414...])
     """
 
     def __init__(self, index, kind, name=None, classes=None, mean=None, scale=None):
