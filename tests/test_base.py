@@ -275,3 +275,13 @@ def test_auto_early_stopping_needs_3000_labels_for_the_median_task(labels_per_ta
     clf = MaskedMultiTaskClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
     assert (clf.validation_scores_ is not None) == expected
     assert ("valid_score" in clf.history_[-1]) == expected
+
+
+def test_the_trained_net_is_a_plain_skorch_net_whose_outputs_are_raw(fitted_pair):
+    estimator, X = fitted_pair[0], fitted_pair[2]
+    net = estimator.net_
+    outputs = net.predict_proba(X)
+    assert outputs.shape == (len(X), sum(task.head_width for task in estimator.tasks_))
+    # the estimator's parameters are not the net's, and cloning the net does not clone the estimator
+    assert "random_state" not in net.get_params() and not any("estimator" in key for key in net.get_params())
+    assert not hasattr(clone(net), "estimator_")
