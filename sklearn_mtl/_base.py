@@ -24,6 +24,7 @@ from ._net import (
     StopOnNonFiniteLoss,
     TaskLossLogger,
     ValidationScore,
+    csr_rows,
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import as_2d_targets, missing_mask
@@ -86,9 +87,10 @@ def _check_device(device):
     return parsed
 
 
-def _to_tensor_input(X, dtype):
-    """X as the training loop wants it: a tensor of ``dtype``, or a CSR matrix of it if sparse."""
-    if sp.issparse(X):
+def _to_tensor_input(X, dtype, sparse_batches=False):
+    """X as the training loop wants it: a tensor of ``dtype``, or a CSR matrix of it if sparse (or if
+    the module takes sparse batches)."""
+    if sp.issparse(X) or sparse_batches:
         return sp.csr_matrix(X, dtype=dtype)
     return torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
 
@@ -320,7 +322,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         )
         task_weights = self._check_task_weights()
 
-        dataset = self._make_dataset(X, y2d, encoded, multipliers, count_weights, row_weights, device)
+        sparse_batches = self._sparse_batches(X, continue_training)
+        dataset = self._make_dataset(X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches)
         batch_size = _auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -332,7 +335,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 self.net_.batch_size = batch_size
             else:
                 with _seeded_torch(seed, device):
-                    self.net_ = self._build_net(task_weights, batch_size, device)
+                    self.net_ = self._build_net(task_weights, batch_size, device, sparse_batches)
                     self._initialize_net()
                 # in place: the optimizer keeps the same parameter objects
                 self.net_.module_.to(getattr(torch, self.dtype))
@@ -457,8 +460,19 @@ class _BaseMaskedMultiTask(BaseEstimator):
             raise ValueError("task_weights must be finite and non-negative.")
         return weights.astype(self.dtype)
 
-    def _make_dataset(self, X, y2d, encoded, multipliers, count_weights, row_weights, device):
-        X = _to_tensor_input(X, self.dtype)
+    def _sparse_batches(self, X, continue_training):
+        """Whether the network's first layer takes sparse batches (``SparseInputLinear``): for sparse X,
+        with the default module and at least one hidden layer, unless the task weighting needs the
+        shared layers' gradients as dense tensors (PCGrad, GradNorm). A fitted network keeps its kind."""
+        if continue_training:
+            return bool(getattr(self.net_.module_, "sparse_parameters", list)())
+        weighting = self.task_weighting
+        weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
+        has_layers = len(_check_hidden_layer_sizes(self.hidden_layer_sizes)) > 0
+        return sp.issparse(X) and self.module is None and has_layers and not weighting.uses_gradients
+
+    def _make_dataset(self, X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches):
+        X = _to_tensor_input(X, self.dtype, sparse_batches)
         values = encoded.astype(self.dtype)
         loss_weights = count_weights if multipliers is None else count_weights * multipliers
 
@@ -477,6 +491,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             if self.sampling == "uniform"
             else tensor(_task_balanced_probabilities(count_weights)),
             y=y2d,
+            sparse_batches=sparse_batches,
         )
 
     def _make_task_weighting(self):
@@ -485,11 +500,12 @@ class _BaseMaskedMultiTask(BaseEstimator):
         weighting.setup(self.n_tasks_)
         return weighting
 
-    def _build_net(self, task_weights, batch_size, device):
+    def _build_net(self, task_weights, batch_size, device, sparse_input):
         layout = OutputLayout.from_tasks(self.tasks_)
         module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
         if self.module is None:
             module_params.update(
+                sparse_input=sparse_input,
                 hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
                 activation=self.activation,
                 dropout=_auto_dropout("dropout", self.dropout, self.n_features_in_, self.tasks_),
@@ -605,12 +621,17 @@ class _BaseMaskedMultiTask(BaseEstimator):
         # parameters are being converted, and the fitted module keeps its training dtype
         module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
         device = next(module.parameters()).device
+        sparse_batches = bool(getattr(module, "sparse_parameters", list)())
+        if sparse_batches and not sp.issparse(X):
+            X = sp.csr_matrix(X)
         outputs = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                chunk = X[start : start + _PREDICT_CHUNK]
-                chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-                inputs = torch.as_tensor(np.require(chunk, np.float64, ["C", "W"]), device=device)
+                rows = slice(start, start + _PREDICT_CHUNK)
+                if sp.issparse(X):
+                    inputs = csr_rows(sp.csr_matrix(X, dtype=np.float64), rows, sparse_batches, device)
+                else:
+                    inputs = torch.as_tensor(np.require(X[rows], np.float64, ["C", "W"]), device=device)
                 outputs.append(module(inputs).cpu())
         return torch.cat(outputs)
 

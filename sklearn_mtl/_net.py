@@ -4,6 +4,8 @@ Only documented skorch seams are used: a Dataset passed as X, ``iterator_train``
 ``iterator_valid``, ``train_split``, ``get_loss``, ``train_step_single``, ``infer`` and ``notify``.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -15,13 +17,36 @@ from ._losses import task_denominators
 from ._tasks import validation_scores
 
 
+def csr_rows(X, rows, sparse, device):
+    """Rows of a scipy CSR matrix as a torch sparse CSR tensor (``sparse``) or a dense tensor, on ``device``.
+
+    A sparse batch costs O(its non-zeros); a dense one O(rows x columns).
+    """
+    part = X[rows]
+    if not sparse:
+        return torch.from_numpy(part.toarray()).to(device)
+    with warnings.catch_warnings():
+        # torch says once per process that its sparse CSR tensors are "in beta"; the layer uses
+        # only their indices and values, which are stable
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        batch = torch.sparse_csr_tensor(
+            torch.from_numpy(part.indptr.astype(np.int64)),
+            torch.from_numpy(part.indices.astype(np.int64)),
+            torch.from_numpy(part.data),
+            size=part.shape,
+            check_invariants=False,  # a scipy CSR matrix is a valid one
+        )
+    return batch.to(device)
+
+
 class MaskedDataset(torch.utils.data.Dataset):
     """Inputs and encoded targets converted to tensors once, served in batches by index.
 
     Parameters
     ----------
     X : tensor of shape (n_samples, n_features) or scipy CSR matrix
-        Dense inputs are one tensor; sparse inputs stay CSR and are densified per batch.
+        Dense inputs are one tensor; sparse inputs stay CSR, served per batch as sparse CSR tensors
+        (``sparse_batches``) or densified.
     values : tensor of shape (n_samples, n_tasks)
         Encoded targets, 0 at missing positions.
     loss_weights : tensor of shape (n_samples, n_tasks)
@@ -37,12 +62,25 @@ class MaskedDataset(torch.utils.data.Dataset):
     y : ndarray of shape (n_samples, n_tasks), default=None
         The labels as the user gave them, for scorers that skorch's ``EpochScoring`` calls with
         this data set (they score original labels, not encoded ones).
+    sparse_batches : bool, default=False
+        Serve batches of a CSR ``X`` as torch sparse CSR tensors (for a module with a sparse input
+        layer) instead of densifying them.
     """
 
     def __init__(
-        self, X, values, loss_weights, count_weights, row_weights, normalization, row_probabilities=None, y=None
+        self,
+        X,
+        values,
+        loss_weights,
+        count_weights,
+        row_weights,
+        normalization,
+        row_probabilities=None,
+        y=None,
+        sparse_batches=False,
     ):
         self.X = X
+        self.sparse_batches = sparse_batches
         self.values = values
         self.loss_weights = loss_weights
         self.count_weights = count_weights
@@ -74,6 +112,7 @@ class MaskedDataset(torch.utils.data.Dataset):
             self.row_weights[indices],
             self.normalization,
             y=None if self.y is None else self.y[indices.numpy()],
+            sparse_batches=self.sparse_batches,
         )
 
     def batch(self, indices):
@@ -89,8 +128,8 @@ class MaskedDataset(torch.utils.data.Dataset):
         else:
             take = lambda tensor: tensor.index_select(0, indices)  # noqa: E731
         if sp.issparse(self.X):
-            rows = indices if isinstance(indices, slice) else indices.numpy()
-            X = torch.from_numpy(self.X[rows].toarray())
+            rows = indices if isinstance(indices, slice) else indices.cpu().numpy()
+            X = csr_rows(self.X, rows, self.sparse_batches, self.values.device)
         else:
             X = take(self.X)
         values = take(self.values)
@@ -112,20 +151,24 @@ class InputDataset(torch.utils.data.Dataset):
     ----------
     X : tensor of shape (n_samples, n_features) or scipy CSR matrix
     device : torch.device, default="cpu"
-        Where batches of a CSR matrix go once densified.
+        Where batches of a CSR matrix go.
+    sparse_batches : bool, default=False
+        Serve batches of a CSR ``X`` as sparse CSR tensors instead of densifying them.
     """
 
-    def __init__(self, X, device="cpu"):
+    def __init__(self, X, device="cpu", sparse_batches=False):
         self.X = X
         self.device = device
+        self.sparse_batches = sparse_batches
 
     def __len__(self):
         return self.X.shape[0]
 
     def batch(self, indices):
         rows = indices if isinstance(indices, slice) else indices.numpy()
-        X = self.X[rows]
-        return (torch.from_numpy(X.toarray()).to(self.device) if sp.issparse(X) else X), None
+        if sp.issparse(self.X):
+            return csr_rows(self.X, rows, self.sparse_batches, self.device), None
+        return self.X[rows], None
 
 
 class BatchIterator:
@@ -337,18 +380,34 @@ class MaskedNet(NeuralNet):
         state.pop("_parameter_lists_", None)
         return state
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """As skorch's, except that the module's sparse parameters (a sparse input layer's weight), if
+        any, get their own ``torch.optim.SparseAdam`` (``sparse_optimizer_``, a lazy Adam that updates
+        only the rows a batch touches); skorch steps every optimizer it registers."""
+        sparse = getattr(self.module_, "sparse_parameters", list)()
+        if not sparse:
+            return super().initialize_optimizer(*args, **kwargs)
+        sparse_ids = {id(p) for p in sparse}
+        dense = [(name, p) for name, p in self.get_all_learnable_params() if id(p) not in sparse_ids]
+        opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", dense)
+        self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
+        self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=opt_kwargs.get("lr", self.lr))
+        return self
+
     def _parameters(self):
         """``(penalized, shared)`` parameter lists of the current module, built once per module.
 
-        ``penalized`` are the weight matrices the L2 penalty applies to; ``shared`` the parameters
-        every task depends on (``module_.shared_parameters()`` when the module declares them, else
-        all of its parameters). Walking the module tree for them every batch costs more than the
-        penalty itself on small networks.
+        ``penalized`` are the weight matrices the L2 penalty applies to at every step (a sparse
+        layer's weight is penalized lazily instead: ``module_.sparse_squared_norm``); ``shared`` the
+        parameters every task depends on (``module_.shared_parameters()`` when the module declares
+        them, else all of its parameters). Walking the module tree for them every batch costs more
+        than the penalty itself on small networks.
         """
         module = self.module_
         lists = self.__dict__.get("_parameter_lists_")
         if lists is None or lists[0] is not module:
-            penalized = [p for p in module.parameters() if p.ndim > 1]
+            sparse = {id(p) for p in getattr(module, "sparse_parameters", list)()}
+            penalized = [p for p in module.parameters() if p.ndim > 1 and id(p) not in sparse]
             shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
             lists = self._parameter_lists_ = (module, penalized, shared)
         return lists[1], lists[2]
@@ -384,8 +443,10 @@ class MaskedNet(NeuralNet):
         if isinstance(X, MaskedDataset) or y is not None:
             return super().get_dataset(X, y)
         dtype = next(self.module_.parameters()).dtype
-        if sp.issparse(X):
-            return InputDataset(sp.csr_matrix(X, dtype=torch.empty((), dtype=dtype).numpy().dtype), self.device)
+        sparse_batches = bool(getattr(self.module_, "sparse_parameters", list)())
+        if sp.issparse(X) or sparse_batches:
+            X = sp.csr_matrix(X, dtype=torch.empty((), dtype=dtype).numpy().dtype)
+            return InputDataset(X, self.device, sparse_batches)
         return InputDataset(torch.as_tensor(np.asarray(X), dtype=dtype, device=self.device))
 
     def infer(self, x, **fit_params):
@@ -394,12 +455,14 @@ class MaskedNet(NeuralNet):
             return self.module_(x)
         return super().infer(x, **fit_params)
 
-    def _penalty(self, y_true):
+    def _penalty(self, X, y_true):
         """The L2 penalty of one training batch (a zero tensor when alpha and l2 are 0)."""
         parameters, _ = self._parameters()
         if not (self.alpha or self.l2) or not parameters:
             return torch.zeros((), device=parameters[0].device if parameters else "cpu")
         squares = sum((p**2).sum() for p in parameters)
+        if isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr:
+            squares = squares + self.module_.sparse_squared_norm(X)
         if self.l2:
             return squares * (0.5 * self.l2) + (self._alpha_penalty(squares, y_true) if self.alpha else 0.0)
         return self._alpha_penalty(squares, y_true)
@@ -414,7 +477,7 @@ class MaskedNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion's loss, plus the L2 penalty in training."""
         loss = self.criterion_(y_pred, y_true)
-        return loss + self._penalty(y_true) if training else loss
+        return loss + self._penalty(X, y_true) if training else loss
 
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
@@ -427,7 +490,7 @@ class MaskedNet(NeuralNet):
         task_losses, present = self.criterion_.task_losses(y_pred, yi)
         criterion = self.criterion_
         loss = criterion.weighting.backward(
-            criterion.task_weights * task_losses, present, self._penalty(yi), self._parameters()[1]
+            criterion.task_weights * task_losses, present, self._penalty(Xi, yi), self._parameters()[1]
         )
         return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses.detach()}
 

@@ -1,9 +1,12 @@
 """PyTorch modules for multi-task learning: a shared trunk with all task heads fused in one layer."""
 
+import math
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["SharedTrunkNet", "SeededDropout"]
+__all__ = ["SharedTrunkNet", "SeededDropout", "SparseInputLinear"]
 
 _ACTIVATIONS = {
     "identity": nn.Identity,
@@ -46,6 +49,54 @@ class SeededDropout(nn.Module):
         return X * keep / (1 - self.p)
 
 
+class SparseInputLinear(nn.Module):
+    """A linear layer whose forward, backward and update cost O(non-zeros) on sparse inputs.
+
+    The weight is the table of an ``nn.EmbeddingBag(mode="sum", sparse=True)``: a row of the input
+    selects the weight rows of its non-zero columns and sums them, scaled by the values. Its
+    gradient is sparse (only the rows of columns present in the batch), which
+    ``torch.optim.SparseAdam`` updates without touching the others. Dense inputs are multiplied
+    by the same weight, so a model fitted on sparse inputs predicts dense ones alike.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        As for ``nn.Linear``; the initialization is ``nn.Linear``'s distribution (uniform in
+        ``±1/sqrt(in_features)``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtl.modules import SparseInputLinear
+    >>> layer = SparseInputLinear(5, 3)
+    >>> dense = torch.tensor([[0.0, 2.0, 0.0, 0.0, 1.0]])
+    >>> torch.allclose(layer(dense.to_sparse_csr()), layer(dense))
+    True
+    """
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(in_features, out_features, mode="sum", sparse=True, include_last_offset=True)
+        self.bias = nn.Parameter(torch.empty(out_features))
+        bound = 1 / math.sqrt(in_features)
+        with torch.no_grad():
+            self.bag.weight.uniform_(-bound, bound)
+            self.bias.uniform_(-bound, bound)
+
+    def forward(self, X, values=None):
+        """``X @ weight + bias`` for a sparse CSR tensor (with ``values`` replacing its values) or a dense one."""
+        if X.layout == torch.sparse_csr:
+            values = X.values() if values is None else values
+            return self.bag(X.col_indices(), X.crow_indices(), per_sample_weights=values) + self.bias
+        return X @ self.bag.weight + self.bias
+
+    def squared_norm(self, X):
+        """The squared norm of the weight rows of the columns present in the sparse batch ``X``: the L2
+        penalty applied lazily, to the rows a batch uses, with a sparse gradient."""
+        columns = torch.unique(X.col_indices())
+        return F.embedding(columns, self.bag.weight, sparse=True).pow(2).sum()
+
+
 class SharedTrunkNet(nn.Module):
     """A multilayer perceptron shared by all tasks, followed by one fused linear head.
 
@@ -76,6 +127,10 @@ class SharedTrunkNet(nn.Module):
     head_widths : list of int, default=None
         Number of outputs of each task's head, in order (they sum to ``n_outputs``). When given,
         all heads start alike; None initializes the fused head as one ``nn.Linear``.
+    sparse_input : bool, default=False
+        Make the first hidden layer a :class:`SparseInputLinear`, which takes sparse CSR tensors
+        at a cost that follows their non-zeros (its weight's gradient is sparse: train it with
+        ``torch.optim.SparseAdam``). Input dropout then zeroes stored values only.
 
     Examples
     --------
@@ -95,12 +150,19 @@ class SharedTrunkNet(nn.Module):
         dropout=0.0,
         input_dropout=0.0,
         head_widths=None,
+        sparse_input=False,
     ):
         super().__init__()
-        layers = [SeededDropout(input_dropout)] if input_dropout > 0 else []
+        layers = [SeededDropout(input_dropout)] if input_dropout > 0 and not sparse_input else []
         width = n_features
-        for size in hidden_layer_sizes:
-            layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]
+        self.sparse_layer = None
+        for layer, size in enumerate(hidden_layer_sizes):
+            if layer == 0 and sparse_input:
+                self.sparse_layer = SparseInputLinear(width, size)
+                self.sparse_input_dropout = SeededDropout(input_dropout)
+                layers.append(_ACTIVATIONS[activation]())
+            else:
+                layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]
             if dropout > 0:
                 layers.append(SeededDropout(dropout))
             width = size
@@ -129,7 +191,21 @@ class SharedTrunkNet(nn.Module):
     def shared_parameters(self):
         """The trunk's parameters, which every task depends on (gradient-based task weightings
         such as PCGrad and GradNorm work on these; each task owns its rows of ``heads``)."""
-        return self.trunk.parameters()
+        sparse = [] if self.sparse_layer is None else list(self.sparse_layer.parameters())
+        return [*sparse, *self.trunk.parameters()]
+
+    def sparse_parameters(self):
+        """The parameters whose gradients are sparse (the sparse first layer's weight), for ``SparseAdam``."""
+        return [] if self.sparse_layer is None else [self.sparse_layer.bag.weight]
+
+    def sparse_squared_norm(self, X):
+        """The L2 penalty's squared norm of the sparse weight rows that the batch ``X`` uses (0 without)."""
+        if self.sparse_layer is None or X.layout != torch.sparse_csr:
+            return 0.0
+        return self.sparse_layer.squared_norm(X)
 
     def forward(self, X):
+        if self.sparse_layer is not None:
+            values = self.sparse_input_dropout(X.values()) if X.layout == torch.sparse_csr else None
+            X = self.sparse_layer(X, values)
         return self.heads(self.trunk(X))

@@ -43,6 +43,9 @@ class TaskWeighting(nn.Module):
     backward_passes = "1"
     #: Whether :meth:`forward` and :meth:`backward` need ``present`` (else they get None).
     uses_presence = False
+    #: Whether :meth:`backward` works on the shared parameters' gradients (which must then be dense:
+    #: sparse inputs are densified per batch for such a strategy).
+    uses_gradients = False
 
     def setup(self, n_tasks):
         """Create the state for ``n_tasks`` tasks; called once when the network is built."""
@@ -56,9 +59,10 @@ class TaskWeighting(nn.Module):
         """Fill the gradients of one training step; returns the loss that was minimized.
 
         ``extra_loss`` (the L2 penalty) is added to the strategy's loss. ``shared_parameters`` is
-        the list of the network's trainable parameters in module order, output layer last (the
-        estimators pass ``list(module.parameters())``): gradient-based strategies fill the
-        gradients of all of them.
+        the list of the parameters every task depends on, in module order (the estimators pass
+        ``module.shared_parameters()``, the trunk, when the module declares them, else all its
+        parameters): gradient-based strategies shape their gradients from the task losses, and
+        fill the other parameters' gradients with an ordinary backward pass.
         """
         loss = self(task_losses, present) + extra_loss
         loss.backward()
@@ -203,6 +207,7 @@ class PCGrad(TaskWeighting):
     """
 
     backward_passes = "one per task plus one"
+    uses_gradients = True
     uses_presence = True
 
     def __init__(self):
@@ -275,6 +280,7 @@ class GradNorm(TaskWeighting):
     """
 
     backward_passes = "one per task (on the last shared layer) plus one"
+    uses_gradients = True
     uses_presence = True
 
     def __init__(self, alpha=1.5):

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -285,3 +286,56 @@ def test_the_trained_net_is_a_plain_skorch_net_whose_outputs_are_raw(fitted_pair
     # the estimator's parameters are not the net's, and cloning the net does not clone the estimator
     assert "random_state" not in net.get_params() and not any("estimator" in key for key in net.get_params())
     assert not hasattr(clone(net), "estimator_")
+
+
+def _sparse_data(n_rows=300, n_features=400, seed=0):
+    """Word-count-like input: a few non-zeros per row; two tasks that read a handful of columns."""
+    rng = np.random.RandomState(seed)
+    X = sp.random(n_rows, n_features, density=0.03, random_state=rng, format="csr", data_rvs=lambda n: rng.rand(n) + 1)
+    X[:, n_features - 1] = 0.0  # a column that no row uses
+    X.eliminate_zeros()
+    signal = np.asarray(X[:, :40].sum(axis=1)).ravel()
+    y = np.column_stack([signal > np.median(signal), np.asarray(X[:, 40:80].sum(axis=1)).ravel() > 1]).astype(float)
+    y[rng.rand(*y.shape) < 0.3] = np.nan
+    return X, y
+
+
+def test_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
+    X, y = _sparse_data()
+    clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,)}).fit(X, y)
+    assert clf.net_.module_.sparse_layer is not None
+    assert isinstance(clf.net_.sparse_optimizer_, torch.optim.SparseAdam)
+    assert all(p.layout == torch.strided for p in clf.net_.optimizer_.param_groups[0]["params"])
+    # the same X dense predicts the same; a refit with the same random_state reproduces the model
+    np.testing.assert_allclose(clf.predict_proba(X.toarray())[0], clf.predict_proba(X)[0], rtol=1e-12)
+    again = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,)}).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X)[1], clf.predict_proba(X)[1])
+    assert clf.score(X, y) > 0.7
+
+
+def test_a_column_no_row_uses_is_never_updated():
+    X, y = _sparse_data()
+    clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,), "max_iter": 1}).fit(X, y)
+    start = clf.net_.module_.sparse_layer.bag.weight.detach().clone()
+    clf.set_params(warm_start=True, max_iter=5).fit(X, y)
+    weight = clf.net_.module_.sparse_layer.bag.weight.detach()
+    assert torch.equal(weight[-1], start[-1]) and not torch.equal(weight[:-1], start[:-1])
+
+
+def test_sparse_input_with_a_gradient_based_weighting_or_no_hidden_layer_is_densified():
+    X, y = _sparse_data(n_rows=100)
+    pcgrad = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 2}, task_weighting="pcgrad").fit(X, y)
+    linear = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 2, "hidden_layer_sizes": ()}).fit(X, y)
+    for clf in (pcgrad, linear):
+        assert clf.net_.module_.sparse_layer is None and not hasattr(clf.net_, "sparse_optimizer_")
+        assert clf.predict(X).shape == y.shape
+
+
+def test_a_sparse_fitted_model_continues_on_dense_batches_and_survives_pickling():
+    X, y = _sparse_data()
+    reg = MaskedMultiTaskRegressor(**{**SMALL, "hidden_layer_sizes": (16,)})
+    targets = np.where(np.isnan(y), np.nan, np.asarray(X[:, :3].sum(axis=1)))
+    reg.partial_fit(X[:150], targets[:150]).partial_fit(X[150:].toarray(), targets[150:])
+    assert reg.n_iter_ == 2 and reg.net_.module_.sparse_layer is not None
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))

@@ -46,3 +46,19 @@ def test_quick_mixed_mode_scores_the_all_task_model_in_each_kinds_table(bench_re
         assert set(table) == {"sklearn_mtl defaults", "sklearn_mtl defaults (all tasks)"}
         assert np.isfinite(table["sklearn_mtl defaults (all tasks)"]["mean"])
     assert len(results["mixed5 classification"]["sklearn_mtl defaults (all tasks)"]["per_task"]) == 3
+
+
+def test_quick_scale_benchmark_times_the_package_beside_the_reference_loops():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_scale
+
+        results = bench_scale.main(["--quick"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert set(results["sparse_input"]) == {
+        "EmbeddingBag + SparseAdam loop",
+        "sklearn_mtl (sparse first layer)",
+        "densified batches loop",
+    }
+    assert all(seconds > 0 for seconds in results["sparse_input"].values())

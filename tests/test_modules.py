@@ -1,0 +1,61 @@
+"""The torch modules: the shared trunk, its fused heads, and the sparse input layer."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sklearn_mtl._net import csr_rows
+from sklearn_mtl.modules import SharedTrunkNet, SparseInputLinear
+
+
+def _csr(dense):
+    return csr_rows(sp.csr_matrix(dense), slice(None), sparse=True, device="cpu")
+
+
+def test_sparse_input_layer_computes_the_dense_product_and_a_sparse_gradient():
+    rng = np.random.RandomState(0)
+    dense = rng.rand(6, 20) * (rng.rand(6, 20) < 0.2)
+    dense[:, 7] = 0.0  # a column no row uses
+    layer = SparseInputLinear(20, 4).double()
+    sparse_out = layer(_csr(dense))
+    torch.testing.assert_close(sparse_out, torch.tensor(dense) @ layer.bag.weight + layer.bias)
+    sparse_out.sum().backward()
+    gradient = layer.bag.weight.grad
+    assert gradient.is_sparse
+    touched = set(gradient.coalesce().indices()[0].tolist())
+    assert touched == set(np.flatnonzero(dense.any(axis=0)).tolist()) and 7 not in touched
+
+
+def test_sparse_squared_norm_covers_the_rows_a_batch_uses():
+    dense = np.zeros((2, 5))
+    dense[0, 1], dense[1, 3], dense[1, 1] = 1.0, 2.0, 3.0
+    layer = SparseInputLinear(5, 3).double()
+    expected = layer.bag.weight[[1, 3]].pow(2).sum()
+    torch.testing.assert_close(layer.squared_norm(_csr(dense)), expected)
+
+
+def test_trunk_with_a_sparse_first_layer_predicts_dense_and_sparse_inputs_alike():
+    torch.manual_seed(0)
+    net = SharedTrunkNet(n_features=30, n_outputs=3, hidden_layer_sizes=(8, 4), sparse_input=True).double().eval()
+    dense = sp.random(5, 30, density=0.2, random_state=0).toarray()
+    torch.testing.assert_close(net(_csr(dense)), net(torch.tensor(dense)))
+    assert [p.shape for p in net.sparse_parameters()] == [torch.Size([30, 8])]
+    assert any(p is net.sparse_parameters()[0] for p in net.shared_parameters())
+
+
+def test_input_dropout_on_sparse_input_drops_stored_values_only():
+    net = SharedTrunkNet(n_features=10, n_outputs=1, hidden_layer_sizes=(4,), input_dropout=0.5, sparse_input=True)
+    net.sparse_input_dropout.generator = torch.Generator().manual_seed(0)
+    X = _csr(np.eye(10, dtype=np.float32))
+    net.train()
+    assert not torch.equal(net(X), net.eval()(X))
+
+
+@pytest.mark.parametrize("widths", [[1, 3, 1], [2, 2]])
+def test_heads_start_alike_whatever_their_width(widths):
+    net = SharedTrunkNet(n_features=4, n_outputs=sum(widths), hidden_layer_sizes=(6,), head_widths=widths)
+    rows = np.split(net.heads.weight.detach().numpy(), np.cumsum(widths)[:-1])
+    for row in rows:
+        np.testing.assert_array_equal(row, rows[0][: len(row)] if len(row) <= len(rows[0]) else row)
+        np.testing.assert_array_equal(row[0], rows[0][0])
