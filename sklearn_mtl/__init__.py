@@ -18,6 +18,7 @@ _LAZY_NAMES = {
     "MaskedMultiTaskEstimator": "._estimator",
     "SKOPS_TRUSTED_TYPES": "._persistence",
     "Task": "._tasks",
+    "labels_from_long": "._labels",
 }
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "MaskedMultiTaskEstimator",
     "SKOPS_TRUSTED_TYPES",
     "Task",
+    "labels_from_long",
     "__version__",
 ]
 

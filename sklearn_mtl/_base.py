@@ -15,9 +15,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping
 
+from ._labels import CompactLabels
 from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, OutputLayout
 from ._net import (
     BatchIterator,
+    CompactMaskedDataset,
     MaskedDataset,
     MaskedNet,
     RandomSplit,
@@ -31,8 +33,11 @@ from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
     check_partial_fit_classes,
     class_weight_multipliers,
+    compact_class_weight_multipliers,
     decode_outputs,
+    dense_task_labels,
     describe_tasks,
+    encode_compact_targets,
     encode_targets,
     split_outputs,
     stack_predictions,
@@ -137,6 +142,14 @@ def _check_fit_sample_weight(sample_weight, X, observed):
         return np.ones(len(sample_weight)), np.where(observed, sample_weight, 0.0)
     row_weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     return row_weights, observed * row_weights[:, None]
+
+
+def _compact_task_balanced_probabilities(labels):
+    """:func:`_task_balanced_probabilities` of compact labels."""
+    task_totals = np.bincount(labels.tasks, weights=labels.weights, minlength=labels.shape[1])
+    shares = labels.weights / task_totals[labels.tasks]
+    probabilities = np.bincount(labels.rows, weights=shares, minlength=labels.shape[0])
+    return probabilities / probabilities.sum()
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -267,9 +280,12 @@ class _BaseMaskedMultiTask(BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data. NaN and inf are rejected: impute them first (for example with
             :class:`~sklearn.impute.SimpleImputer` in a pipeline).
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             Targets, one column per task. A missing label is NaN, None, ``pd.NA`` or equal to
-            ``missing_label``; it does not take part in training.
+            ``missing_label``; it does not take part in training. In a scipy sparse y (see
+            :func:`~sklearn_mtl.labels_from_long`), a stored entry is a label (an explicit 0 too)
+            and an entry not stored is missing; the labels then stay in a compact form, so that
+            memory follows their number rather than n_samples x n_tasks.
         sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), default=None
             Weight of each row, applied to each of its observed labels; a weight of 2 means the
             same as repeating the row. A 2-D array weighs each label on its own (a weight of 0
@@ -293,11 +309,20 @@ class _BaseMaskedMultiTask(BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
-        y2d, was_1d, task_names = as_2d_targets(y)
-        check_consistent_length(X, y2d)
-        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, ~missing_mask(y2d, self.missing_label))
-        # a label of weight 0 is a missing label: it neither trains nor defines a class or a scale
-        observed = count_weights > 0
+        if sp.issparse(y):
+            labels = self._compact_labels(X, y, sample_weight)
+            y2d, was_1d, task_names = labels, False, None
+            task_labels = [(labels.values[positions], labels.weights[positions]) for positions in labels.by_task_]
+            labels_per_task = np.array([len(positions) for positions in labels.by_task_])
+        else:
+            y2d, was_1d, task_names = as_2d_targets(y)
+            check_consistent_length(X, y2d)
+            observed = ~missing_mask(y2d, self.missing_label)
+            row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
+            # a label of weight 0 is a missing label: it neither trains nor defines a class or a scale
+            observed = count_weights > 0
+            task_labels = dense_task_labels(y2d, observed, row_weights, task_names)
+            labels_per_task = observed.sum(axis=0)
 
         if continue_training:
             self._check_n_tasks(y2d, "continuing training needs the same tasks")
@@ -305,9 +330,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             if classes is not None:
                 classes = check_partial_fit_classes(classes, y2d.shape[1], was_1d)
             tasks = describe_tasks(
-                y2d,
-                observed,
-                row_weights,
+                task_labels,
                 task_types=self._task_kind if self._task_kind is not None else self.task_types,
                 task_names=task_names,
                 classes=classes,
@@ -316,14 +339,18 @@ class _BaseMaskedMultiTask(BaseEstimator):
             )
             self._set_task_attributes(tasks, was_1d, task_names)
             self._rng = self._make_rng()
-        encoded = encode_targets(self.tasks_, y2d, observed)
-        multipliers = class_weight_multipliers(
-            self.tasks_, getattr(self, "class_weight", None), encoded, count_weights, self._y_was_1d
-        )
         task_weights = self._check_task_weights()
-
         sparse_batches = self._sparse_batches(X, continue_training)
-        dataset = self._make_dataset(X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches)
+        if sp.issparse(y):
+            dataset = self._make_compact_dataset(X, labels, device, sparse_batches)
+        else:
+            encoded = encode_targets(self.tasks_, y2d, observed)
+            multipliers = class_weight_multipliers(
+                self.tasks_, getattr(self, "class_weight", None), encoded, count_weights, self._y_was_1d
+            )
+            dataset = self._make_dataset(
+                X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches
+            )
         batch_size = _auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -341,7 +368,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 self.net_.module_.to(getattr(torch, self.dtype))
                 self._check_module_output(dataset)
             self.net_.iterator_train__seed = seed
-            self._configure_stopping(validate=not incremental and self._uses_early_stopping(observed))
+            self._configure_stopping(validate=not incremental and self._uses_early_stopping(labels_per_task))
             self._attach_generator(torch.Generator(device=device).manual_seed(seed))
             with _seeded_torch(seed, device) if self.module is not None else nullcontext():
                 self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
@@ -432,7 +459,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self.classes_ = classes[0] if was_1d else classes
 
     def _check_n_tasks(self, y2d, why=None):
-        """y must have the fitted tasks (at score time, and to continue training)."""
+        """y (its 2-D form, or compact labels) must have the fitted tasks (at score time, and to continue
+        training)."""
         if y2d.shape[1] != self.n_tasks_:
             why = f"; {why}" if why else ""
             raise ValueError(
@@ -470,6 +498,55 @@ class _BaseMaskedMultiTask(BaseEstimator):
         weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
         has_layers = len(_check_hidden_layer_sizes(self.hidden_layer_sizes)) > 0
         return sp.issparse(X) and self.module is None and has_layers and not weighting.uses_gradients
+
+    def _compact_labels(self, X, y, sample_weight):
+        """A sparse y's labels in compact form, with each label's weight (``weights``, all > 0) and the
+        positions of each task's labels (``by_task_``); ``row_weights`` on the side."""
+        labels = CompactLabels.from_sparse(y)
+        if labels.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {labels.shape[0]}]"
+            )
+        if sample_weight is not None and np.ndim(sample_weight) == 2:
+            raise ValueError(
+                "A 2-D sample_weight needs a dense y. With a sparse y, weigh rows with a 1-D sample_weight, or "
+                "drop the labels that should not count."
+            )
+        row_weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        weights = row_weights[labels.rows]
+        if not np.all(weights > 0):  # a label of weight 0 is a missing label
+            labels = labels.select(weights > 0)
+            weights = row_weights[labels.rows]
+        labels.weights, labels.row_weights, labels.by_task_ = weights, row_weights, labels.by_task()
+        return labels
+
+    def _make_compact_dataset(self, X, labels, device, sparse_batches):
+        encoded = encode_compact_targets(self.tasks_, labels.values, labels.by_task_)
+        multipliers = compact_class_weight_multipliers(
+            self.tasks_, getattr(self, "class_weight", None), encoded, labels.weights, labels.by_task_
+        )
+        X = _to_tensor_input(X, self.dtype, sparse_batches)
+
+        def tensor(array, dtype=None):
+            return torch.from_numpy(np.ascontiguousarray(array, dtype=dtype or self.dtype)).to(device)
+
+        count_weights = tensor(labels.weights)
+        row_probabilities = None
+        if self.sampling == "task_balanced":
+            row_probabilities = tensor(_compact_task_balanced_probabilities(labels), np.float64)
+        return CompactMaskedDataset(
+            X if sp.issparse(X) else X.to(device),
+            tensor(labels.row_ptr, np.int64),
+            tensor(labels.tasks, np.int64),
+            tensor(encoded),
+            count_weights if multipliers is None else tensor(labels.weights * multipliers),
+            count_weights,
+            tensor(labels.row_weights),
+            self.n_tasks_,
+            self.loss_normalization,
+            row_probabilities=row_probabilities,
+            sparse_batches=sparse_batches,
+        )
 
     def _make_dataset(self, X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches):
         X = _to_tensor_input(X, self.dtype, sparse_batches)
@@ -573,7 +650,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         net.estimator_ = self
         return net
 
-    def _uses_early_stopping(self, observed):
+    def _uses_early_stopping(self, labels_per_task):
         """Whether ``fit`` holds a validation split out: ``early_stopping``, with "auto" resolved.
 
         "auto" holds one out when the split would hold, for the median task, at least
@@ -582,8 +659,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         """
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
-        labels_per_task = np.median(observed.sum(axis=0))
-        return self.validation_fraction * labels_per_task >= _AUTO_EARLY_STOPPING_MIN_LABELS
+        return self.validation_fraction * np.median(labels_per_task) >= _AUTO_EARLY_STOPPING_MIN_LABELS
 
     def _configure_stopping(self, validate):
         """Stop on a held-out split's masked score or loss (restoring the best epoch's weights), or

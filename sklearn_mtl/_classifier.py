@@ -158,7 +158,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             Labels, missing ones marked as in ``fit``.
         classes : list of array-like, or array-like, default=None
             The classes of each task (one array-like per task; a single one when y is 1-D).
@@ -212,7 +212,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             True labels, with missing ones marked as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
 

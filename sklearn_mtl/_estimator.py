@@ -168,7 +168,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             Labels and targets, missing ones marked as in ``fit``.
         classes : list of (array-like or None), or array-like, default=None
             The classes of each classification task (None for a regression task, or to learn
@@ -222,7 +222,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             True labels and targets, with missing ones marked as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
 

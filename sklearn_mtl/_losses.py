@@ -53,6 +53,11 @@ class OutputLayout:
         self._inverse_order = torch.argsort(torch.tensor(order))
         # one group whose columns are already in task order (e.g. all tasks binary): no index work
         self._single_group = self._groups[0][:2] if len(self._groups) == 1 else None
+        # for labels given as (row, task) pairs: each task's group and first output column
+        self._task_group = torch.empty(len(self.losses), dtype=torch.long)
+        for group, (_, _, tasks, _) in enumerate(self._groups):
+            self._task_group[tasks] = group
+        self._task_start = torch.tensor([start for start, _ in self.task_columns], dtype=torch.long)
 
     @classmethod
     def from_tasks(cls, tasks):
@@ -75,6 +80,34 @@ class OutputLayout:
             parts.append(self._group_losses(loss, width, group_outputs, targets.index_select(1, tasks)))
         entries = torch.cat(parts, dim=1)
         return entries.index_select(1, self._inverse_order.to(outputs.device))
+
+    def pair_losses(self, outputs, rows, tasks, targets):
+        """The loss of each labelled (row, task) pair: a (n_labels,) tensor.
+
+        ``rows`` index ``outputs``; ``tasks`` and ``targets`` (encoded labels) are the pairs'.
+        Only the outputs of the labelled pairs are read.
+        """
+        starts = self._task_start.to(outputs.device)[tasks]
+        if self._single_group is not None:
+            loss, width = self._single_group
+            return self._pair_group_losses(loss, width, outputs, rows, starts, targets)
+        losses = outputs.new_empty(len(rows))
+        groups = self._task_group.to(outputs.device)[tasks]
+        for group, (loss, width, _, _) in enumerate(self._groups):
+            selected = torch.nonzero(groups == group).flatten()
+            if len(selected):
+                losses[selected] = self._pair_group_losses(
+                    loss, width, outputs, rows[selected], starts[selected], targets[selected]
+                )
+        return losses
+
+    @classmethod
+    def _pair_group_losses(cls, loss, width, outputs, rows, starts, targets):
+        if width == 1:
+            return cls._group_losses(loss, 1, outputs[rows, starts].unsqueeze(1), targets.unsqueeze(1)).squeeze(1)
+        columns = starts.unsqueeze(1) + torch.arange(width, device=outputs.device)
+        logits = outputs[rows.unsqueeze(1), columns]
+        return cls._group_losses(loss, width, logits, targets.unsqueeze(1)).squeeze(1)
 
     @staticmethod
     def _group_losses(loss, width, outputs, targets):
@@ -109,15 +142,36 @@ def task_denominators(count_weights, row_weights, normalization, row_probabiliti
         ``row_probabilities``, the count expected in ``n_samples`` draws. A denominator that
         would be 0 is 1 instead: its numerator is 0 too, so the task's loss is exactly 0, not 0/0.
     """
-    if normalization not in LOSS_NORMALIZATIONS:
-        raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
-    n_tasks = count_weights.shape[1]
     if row_probabilities is None:
         per_task, per_row = count_weights.sum(dim=0), row_weights.sum()
     else:
         n_samples = len(row_probabilities)
         per_task = n_samples * (row_probabilities.to(count_weights.dtype) @ count_weights)
         per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
+    return denominators_from_counts(per_task, per_row, normalization)
+
+
+def compact_task_denominators(label_rows, label_tasks, count_weights, row_weights, n_tasks, normalization,
+                              row_probabilities=None):
+    """:func:`task_denominators` of labels given as (row, task) pairs with their count weights."""
+    if row_probabilities is None:
+        per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
+        per_task.index_add_(0, label_tasks, count_weights)
+        per_row = row_weights.sum()
+    else:
+        n_samples = len(row_probabilities)
+        drawn = row_probabilities.to(count_weights.dtype)[label_rows] * count_weights
+        per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
+        per_task = n_samples * per_task.index_add_(0, label_tasks, drawn)
+        per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
+    return denominators_from_counts(per_task, per_row, normalization)
+
+
+def denominators_from_counts(per_task, per_row, normalization):
+    """The denominators of one normalization from each task's (expected) label weight and the rows'."""
+    if normalization not in LOSS_NORMALIZATIONS:
+        raise ValueError(f"loss_normalization must be one of {LOSS_NORMALIZATIONS}; got {normalization!r}.")
+    n_tasks = len(per_task)
     if normalization == "per_task":
         denominators = per_task
     elif normalization == "per_label":
@@ -168,12 +222,25 @@ class MaskedMultiTaskLoss(nn.Module):
         Whatever ``values`` holds where ``weights`` is 0 is replaced before the loss is computed:
         multiplying a NaN loss by 0 would still give NaN, and so would its gradient.
         """
+        if "tasks" in targets:
+            return self._compact_task_losses(outputs, targets)
         values, weights = targets["values"], targets["weights"]
         missing = weights == 0
         entries = self.layout.entry_losses(outputs, values.masked_fill(missing, 0))
         task_losses = masked_task_losses(entries, weights.to(entries.dtype), targets["denominators"])
         present = (~missing).any(dim=0) if self.weighting.uses_presence else None
         return task_losses, present
+
+    def _compact_task_losses(self, outputs, targets):
+        """:meth:`task_losses` of labels given as pairs: only the labelled outputs are read."""
+        tasks, weights = targets["tasks"], targets["weights"]
+        entries = self.layout.pair_losses(outputs, targets["rows"], tasks, targets["values"])
+        sums = torch.zeros(len(self.layout.losses), dtype=entries.dtype, device=entries.device)
+        sums.index_add_(0, tasks, entries * weights.to(entries.dtype))
+        task_losses = sums / targets["denominators"]
+        if not self.weighting.uses_presence:
+            return task_losses, None
+        return task_losses, torch.bincount(tasks, minlength=len(sums)) > 0
 
     def combine(self, task_losses, present):
         """The scalar loss: the weighting strategy applied to the task-weighted task losses."""

@@ -13,8 +13,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
-from ._losses import task_denominators
-from ._tasks import validation_scores
+from ._losses import compact_task_denominators, task_denominators
+from ._tasks import split_outputs, validation_scores
 
 
 def csr_rows(X, rows, sparse, device):
@@ -37,6 +37,16 @@ def csr_rows(X, rows, sparse, device):
             check_invariants=False,  # a scipy CSR matrix is a valid one
         )
     return batch.to(device)
+
+
+def take_inputs(X, indices, sparse_batches):
+    """The rows ``indices`` (a slice or an index tensor) of X: a tensor, or a scipy CSR matrix's rows
+    as a sparse CSR tensor (``sparse_batches``) or densified, on the device of ``indices``' data."""
+    if sp.issparse(X):
+        rows = indices if isinstance(indices, slice) else indices.cpu().numpy()
+        device = "cpu" if isinstance(indices, slice) else indices.device
+        return csr_rows(X, rows, sparse_batches, device)
+    return X[indices] if isinstance(indices, slice) else X.index_select(0, indices.to(X.device))
 
 
 class MaskedDataset(torch.utils.data.Dataset):
@@ -98,6 +108,23 @@ class MaskedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return self.batch(torch.as_tensor([index]))
 
+    @property
+    def device(self):
+        return self.values.device
+
+    def set_row_probabilities(self, row_probabilities):
+        """Draw rows with these probabilities in training; the denominators follow."""
+        self.row_probabilities = row_probabilities
+        self.denominators = task_denominators(
+            self.count_weights, self.row_weights, self.normalization, row_probabilities
+        )
+
+    def validation_scores(self, tasks, outputs):
+        """Each task's validation metric on this data set's labels, from the module's (n_rows, n_outputs) outputs."""
+        values = self.values.cpu().double().numpy()
+        weights = self.count_weights.cpu().double().numpy()
+        return validation_scores(tasks, outputs, values, weights)
+
     def subset(self, indices):
         """The rows ``indices`` as a data set of their own (uniformly sampled), with its own denominators."""
         X = self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices]
@@ -127,11 +154,9 @@ class MaskedDataset(torch.utils.data.Dataset):
             take = lambda tensor: tensor[indices]  # noqa: E731
         else:
             take = lambda tensor: tensor.index_select(0, indices)  # noqa: E731
-        if sp.issparse(self.X):
-            rows = indices if isinstance(indices, slice) else indices.cpu().numpy()
-            X = csr_rows(self.X, rows, self.sparse_batches, self.values.device)
-        else:
-            X = take(self.X)
+        X = take_inputs(self.X, indices, self.sparse_batches)
+        if sp.issparse(self.X) and X.device != self.values.device:
+            X = X.to(self.values.device)
         values = take(self.values)
         n_rows = values.shape[0]
         targets = {
@@ -141,6 +166,148 @@ class MaskedDataset(torch.utils.data.Dataset):
             "row_weight_sum": float(n_rows) if self._unit_rows else take(self.row_weights).sum(),
         }
         return X, targets
+
+
+class CompactMaskedDataset(torch.utils.data.Dataset):
+    """Inputs and labels given as (row, task) pairs: what :class:`MaskedDataset` is for a sparse y.
+
+    Memory follows the number of labels, not rows x tasks, and a batch gathers only its rows'
+    labels: the loss then reads the outputs of labelled pairs only.
+
+    Parameters
+    ----------
+    X : tensor of shape (n_samples, n_features) or scipy CSR matrix
+    row_ptr : tensor of int64, shape (n_samples + 1,)
+        The labels of row ``i`` are ``row_ptr[i]:row_ptr[i + 1]`` (labels sorted by row).
+    label_tasks : tensor of int64, shape (n_labels,)
+    values, loss_weights, count_weights : tensor of shape (n_labels,)
+        Encoded labels, and each label's loss multiplier and count weight (see :class:`MaskedDataset`).
+    row_weights : tensor of shape (n_samples,)
+    n_tasks : int
+    normalization : str
+    row_probabilities : tensor of shape (n_samples,), default=None
+    sparse_batches : bool, default=False
+    """
+
+    def __init__(
+        self,
+        X,
+        row_ptr,
+        label_tasks,
+        values,
+        loss_weights,
+        count_weights,
+        row_weights,
+        n_tasks,
+        normalization,
+        row_probabilities=None,
+        sparse_batches=False,
+    ):
+        self.X = X
+        self.row_ptr = row_ptr
+        self.label_tasks = label_tasks
+        self.values = values
+        self.loss_weights = loss_weights
+        self.count_weights = count_weights
+        self.row_weights = row_weights
+        self.n_tasks = n_tasks
+        self.normalization = normalization
+        self.sparse_batches = sparse_batches
+        self.y = None
+        self.label_rows = torch.repeat_interleave(
+            torch.arange(len(row_ptr) - 1, device=row_ptr.device), row_ptr.diff()
+        )
+        self._unit_rows = bool((row_weights == 1).all())
+        self.set_row_probabilities(row_probabilities)
+
+    def __len__(self):
+        return len(self.row_ptr) - 1
+
+    @property
+    def device(self):
+        return self.values.device
+
+    def set_row_probabilities(self, row_probabilities):
+        """Draw rows with these probabilities in training; the denominators follow."""
+        self.row_probabilities = row_probabilities
+        self.denominators = compact_task_denominators(
+            self.label_rows,
+            self.label_tasks,
+            self.count_weights,
+            self.row_weights,
+            self.n_tasks,
+            self.normalization,
+            row_probabilities,
+        )
+
+    def _positions(self, indices):
+        """``(label positions, their rows' positions in indices)`` of the rows ``indices``."""
+        if isinstance(indices, slice):
+            start, stop, _ = indices.indices(len(self))
+            positions = torch.arange(int(self.row_ptr[start]), int(self.row_ptr[stop]), device=self.device)
+            return positions, self.label_rows[positions] - start
+        indices = indices.to(self.device)
+        starts = self.row_ptr[indices]
+        counts = self.row_ptr[indices + 1] - starts
+        local_rows = torch.repeat_interleave(torch.arange(len(indices), device=self.device), counts)
+        first = torch.cumsum(counts, 0) - counts  # where each row's labels start in the batch
+        positions = starts[local_rows] + torch.arange(len(local_rows), device=self.device) - first[local_rows]
+        return positions, local_rows
+
+    def subset(self, indices):
+        """The rows ``indices`` as a data set of their own (uniformly sampled), with its own denominators."""
+        positions, local_rows = self._positions(indices)
+        counts = torch.bincount(local_rows, minlength=len(indices))
+        loss_weights = self.loss_weights[positions]
+        count_weights = loss_weights if self.count_weights is self.loss_weights else self.count_weights[positions]
+        return CompactMaskedDataset(
+            self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices],
+            torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]),
+            self.label_tasks[positions],
+            self.values[positions],
+            loss_weights,
+            count_weights,
+            self.row_weights[indices.to(self.row_weights.device)],
+            self.n_tasks,
+            self.normalization,
+            sparse_batches=self.sparse_batches,
+        )
+
+    def batch(self, indices):
+        """``(X_batch, targets)``: the batch's labels as pairs (``rows`` within the batch, ``tasks``)."""
+        X = take_inputs(self.X, indices, self.sparse_batches)
+        if X.device != self.device:
+            X = X.to(self.device)
+        positions, local_rows = self._positions(indices)
+        n_rows = X.shape[0]
+        if self._unit_rows:
+            row_weight_sum = float(n_rows)
+        else:
+            rows = indices if isinstance(indices, slice) else indices.to(self.row_weights.device)
+            row_weight_sum = self.row_weights[rows].sum()
+        targets = {
+            "rows": local_rows,
+            "tasks": self.label_tasks[positions],
+            "values": self.values[positions],
+            "weights": self.loss_weights[positions],
+            "denominators": self.denominators * (n_rows / len(self)),
+            "row_weight_sum": row_weight_sum,
+        }
+        return X, targets
+
+    def validation_scores(self, tasks, outputs):
+        """Each task's validation metric on this data set's labels, from the module's (n_rows, n_outputs) outputs."""
+        rows, label_tasks = self.label_rows.cpu().numpy(), self.label_tasks.cpu().numpy()
+        values, weights = self.values.cpu().double().numpy(), self.count_weights.cpu().double().numpy()
+        parts = split_outputs(tasks, outputs)
+        order = np.argsort(label_tasks, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(label_tasks, minlength=len(tasks)))])
+        scores = np.full(len(tasks), np.nan)
+        for task in tasks:
+            mine = order[bounds[task.index] : bounds[task.index + 1]]
+            if len(mine):
+                scores[task.index] = task.validation_score(parts[task.index][rows[mine]], values[mine], weights[mine])
+        return scores
 
 
 class InputDataset(torch.utils.data.Dataset):
@@ -210,7 +377,7 @@ class BatchIterator:
             order = torch.randperm(n_samples, generator=self.generator)
         else:
             order = torch.multinomial(probabilities, n_samples, replacement=True, generator=self.generator)
-        device = self.dataset.values.device
+        device = self.dataset.device
         if order.device != device:
             order = order.to(device)
         for start in range(0, n_samples, self.batch_size):
@@ -244,11 +411,8 @@ class RandomSplit:
         order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(int(self.seed)))
         train, valid = dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
         if dataset.row_probabilities is not None:
-            train.row_probabilities = dataset.row_probabilities[order[n_valid:]]
-            train.row_probabilities = train.row_probabilities / train.row_probabilities.sum()
-            train.denominators = task_denominators(
-                train.count_weights, train.row_weights, train.normalization, train.row_probabilities
-            )
+            probabilities = dataset.row_probabilities[order[n_valid:].to(dataset.row_probabilities.device)]
+            train.set_row_probabilities(probabilities / probabilities.sum())
         return train, valid
 
 
@@ -324,9 +488,7 @@ class ValidationScore(Callback):
         if dataset_valid is None:
             return
         outputs = torch.cat(outputs).cpu().double().numpy()
-        encoded = dataset_valid.values.cpu().double().numpy()
-        weights = dataset_valid.count_weights.cpu().double().numpy()
-        scores = validation_scores(self.tasks, outputs, encoded, weights)
+        scores = dataset_valid.validation_scores(self.tasks, outputs)
         for task, score in zip(self.tasks, scores.tolist(), strict=True):
             net.history.record(f"valid_score_{task.key}", score)
         defined = scores[np.isfinite(scores)]
@@ -440,7 +602,7 @@ class MaskedNet(NeuralNet):
     def get_dataset(self, X, y=None):
         """A :class:`MaskedDataset` as is; plain inputs (array, CSR, tensor) as an :class:`InputDataset`,
         so that ``predict_proba`` and ``forward`` work on them and return the module's raw outputs."""
-        if isinstance(X, MaskedDataset) or y is not None:
+        if isinstance(X, (MaskedDataset, CompactMaskedDataset)) or y is not None:
             return super().get_dataset(X, y)
         dtype = next(self.module_.parameters()).dtype
         sparse_batches = bool(getattr(self.module_, "sparse_parameters", list)())

@@ -56,7 +56,7 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             Targets, missing ones marked as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -85,7 +85,7 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
             True targets, with missing ones marked as in ``fit``.
         sample_weight : array-like of shape (n_samples,), default=None
 

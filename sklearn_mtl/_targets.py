@@ -6,6 +6,7 @@ numpy only. What each task is and how its labels are encoded is in ``_tasks.py``
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def _is_nan_marker(missing_label):
@@ -44,10 +45,17 @@ def missing_mask(y, missing_label=np.nan):
 
 
 def as_2d_targets(y):
-    """Return ``(y_2d, was_1d, task_names)`` for a numpy/pandas/list y.
+    """Return ``(y_2d, was_1d, task_names)`` for a numpy/pandas/list y, or a scipy sparse one (a stored
+    entry is a label, anything else missing: NaN in ``y_2d``).
 
     ``task_names`` is an object array of strings when y is a DataFrame, else None.
     """
+    if sp.issparse(y):
+        from ._labels import CompactLabels  # noqa: PLC0415 (it needs task_label from here)
+
+        # metrics, score and splitters read a sparse y densified (NaN where no label is stored);
+        # fit keeps its labels compact instead
+        return CompactLabels.from_sparse(y).to_dense(), False, None
     task_names = None
     if hasattr(y, "columns"):
         task_names = np.asarray([str(name) for name in y.columns], dtype=object)

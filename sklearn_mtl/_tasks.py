@@ -116,9 +116,14 @@ class Task:
     def encode(self, column, observed):
         """The numbers the network learns from: class indices or standardized targets, 0 where missing."""
         encoded = np.zeros(len(column))
-        values = self._checked_values(column, observed)
+        encoded[observed] = self.encode_labels(_observed_values(column, observed, self.label))
+        return encoded
+
+    def encode_labels(self, values):
+        """The encoded form of observed labels (class indices, or standardized targets) as float64."""
+        values = self.checked_labels(values)
         if not values.size:
-            return encoded
+            return np.zeros(0)
         if self.kind == "classification":
             unseen = np.setdiff1d(values, self.classes)
             if unseen.size:
@@ -126,14 +131,11 @@ class Task:
                     f"{self.label} has labels {unseen[:5].tolist()} that are not among its classes "
                     f"{self.classes.tolist()}."
                 )
-            encoded[observed] = np.searchsorted(self.classes, values)
-        else:
-            encoded[observed] = (values - self.mean) / self.scale
-        return encoded
+            return np.searchsorted(self.classes, values).astype(np.float64)
+        return (values - self.mean) / self.scale
 
-    def _checked_values(self, column, observed, hint=None):
-        """The observed labels of the task, typed and checked for its kind."""
-        values = _observed_values(column, observed, self.label)
+    def checked_labels(self, values, hint=None):
+        """Observed labels of the task, checked for its kind (numbers for regression, finite)."""
         if self.kind == "regression":
             try:
                 values = values.astype(np.float64)
@@ -239,18 +241,27 @@ def _requested_kinds(task_types, n_tasks, task_names):
     return kinds
 
 
+def dense_task_labels(y2d, observed, row_weights, task_names=None):
+    """Each task's observed labels and their rows' weights, ``[(values, weights), ...]``, from a dense y."""
+    return [
+        (
+            _observed_values(y2d[:, task], observed[:, task], task_label(task, task_names)),
+            row_weights[observed[:, task]],
+        )
+        for task in range(y2d.shape[1])
+    ]
+
+
 def describe_tasks(
-    y2d, observed, row_weights, *, task_types, task_names=None, classes=None, fixed_kind=False, estimator=None
+    task_labels, *, task_types, task_names=None, classes=None, fixed_kind=False, estimator=None
 ):
-    """One :class:`Task` per column of y, learned from its observed labels.
+    """One :class:`Task` per task, learned from its observed labels.
 
     Parameters
     ----------
-    y2d : ndarray of shape (n_samples, n_tasks)
-    observed : ndarray of bool, shape (n_samples, n_tasks)
-        Where a label is present (and weighs more than 0).
-    row_weights : ndarray of shape (n_samples,)
-        Weights of the rows, for the mean and scale of regression targets.
+    task_labels : list of (ndarray, ndarray)
+        For each task, its observed labels (typed) and the weights of their rows (for the mean and
+        scale of regression targets): :func:`dense_task_labels`, or the compact labels' own.
     task_types : None, str, list or dict
         The kind of every task (a str), of each task (a list), of some tasks by name or index (a
         dict); None, or a task left out of the dict, is inferred from its labels.
@@ -268,20 +279,19 @@ def describe_tasks(
     -------
     list of Task
     """
-    n_tasks = y2d.shape[1]
+    n_tasks = len(task_labels)
     kinds = _requested_kinds(task_types, n_tasks, task_names)
     tasks = []
     for index, kind in enumerate(kinds):
         name = None if task_names is None else str(task_names[index])
-        rows = observed[:, index]
+        values, weights = task_labels[index]
         task_classes = None if classes is None or kind == "regression" else classes[index]
         label = task_label(index, task_names)
-        if (task_classes is None or kind == "regression") and not rows.any():
+        if (task_classes is None or kind == "regression") and not len(values):
             raise ValueError(
                 f"{label} has no observed label: every entry is missing. Drop that task's column or give it at "
                 "least one label."
             )
-        values = _observed_values(y2d[:, index], rows, label)
         if kind is None:
             _check_finite(values, label)
             kind = "classification" if task_classes is not None else _infer_kind(values, label)
@@ -302,8 +312,8 @@ def describe_tasks(
                 if fixed_kind
                 else "task_types makes it a regression task, which needs numbers"
             )
-            values = task._checked_values(y2d[:, index], rows, hint)
-            scaler = StandardScaler().fit(values[:, None], sample_weight=row_weights[rows])
+            values = task.checked_labels(values, hint)
+            scaler = StandardScaler().fit(values[:, None], sample_weight=weights)
             task.mean, task.scale = float(scaler.mean_[0]), float(scaler.scale_[0])
         tasks.append(task)
     return tasks
@@ -365,15 +375,8 @@ def validation_scores(tasks, outputs, encoded, weights):
     return np.array([t.validation_score(parts[t.index], encoded[:, t.index], weights[:, t.index]) for t in tasks])
 
 
-def class_weight_multipliers(tasks, class_weight, encoded, count_weights, y_was_1d):
-    """Per-label loss multipliers from ``class_weight`` (None when it is None).
-
-    ``class_weight`` is "balanced", a dict (1-D y), or a list with one entry (dict, "balanced" or
-    None) per task; a regression task's entry must be None, and "balanced" applies to the
-    classification tasks only.
-    """
-    if class_weight is None:
-        return None
+def _class_weight_per_task(tasks, class_weight, y_was_1d):
+    """``class_weight`` as one entry per task (None, "balanced" or a dict), checked against the kinds."""
     per_task = class_weight
     if isinstance(per_task, dict) or per_task == "balanced":
         if isinstance(per_task, dict) and not y_was_1d:
@@ -383,24 +386,62 @@ def class_weight_multipliers(tasks, class_weight, encoded, count_weights, y_was_
         per_task = [None if task.kind == "regression" else per_task for task in tasks]
     if len(per_task) != len(tasks):
         raise ValueError(f"class_weight has {len(per_task)} entries but y has {len(tasks)} tasks.")
-    multipliers = np.ones(encoded.shape)
     for task, weights in zip(tasks, per_task, strict=True):
-        if weights is None:
-            continue
-        if task.kind == "regression":
+        if weights is not None and task.kind == "regression":
             raise ValueError(f"class_weight gives {task.label} class weights, but it is a regression task; give None.")
-        rows = count_weights[:, task.index] > 0
-        indices = encoded[:, task.index].astype(np.intp)
-        if weights == "balanced" and not rows.any():
-            continue
-        try:
-            class_weights = compute_class_weight(
-                weights,
-                classes=task.classes,
-                y=task.classes[indices[rows]],
-                sample_weight=count_weights[rows, task.index],
+    return per_task
+
+
+def _task_class_multipliers(task, weights, indices, count_weights):
+    """Each label's class weight, from the task's encoded labels (class indices) and their count weights."""
+    indices = indices.astype(np.intp)
+    if weights == "balanced" and not len(indices):
+        return np.ones(0)
+    try:
+        class_weights = compute_class_weight(
+            weights, classes=task.classes, y=task.classes[indices], sample_weight=count_weights
+        )
+    except ValueError as error:
+        raise ValueError(f"class_weight for {task.label}: {error}") from None
+    return class_weights[indices]
+
+
+def class_weight_multipliers(tasks, class_weight, encoded, count_weights, y_was_1d):
+    """Per-label loss multipliers from ``class_weight`` (None when it is None), for a dense y.
+
+    ``class_weight`` is "balanced", a dict (1-D y), or a list with one entry (dict, "balanced" or
+    None) per task; a regression task's entry must be None, and "balanced" applies to the
+    classification tasks only.
+    """
+    if class_weight is None:
+        return None
+    multipliers = np.ones(encoded.shape)
+    for task, weights in zip(tasks, _class_weight_per_task(tasks, class_weight, y_was_1d), strict=True):
+        if weights is not None:
+            rows = count_weights[:, task.index] > 0
+            multipliers[rows, task.index] = _task_class_multipliers(
+                task, weights, encoded[rows, task.index], count_weights[rows, task.index]
             )
-        except ValueError as error:
-            raise ValueError(f"class_weight for {task.label}: {error}") from None
-        multipliers[:, task.index] = class_weights[indices]
     return multipliers
+
+
+def compact_class_weight_multipliers(tasks, class_weight, encoded, count_weights, positions_by_task):
+    """:func:`class_weight_multipliers` of labels in compact form: one multiplier per label."""
+    if class_weight is None:
+        return None
+    multipliers = np.ones(len(encoded))
+    for task, weights in zip(tasks, _class_weight_per_task(tasks, class_weight, False), strict=True):
+        positions = positions_by_task[task.index]
+        if weights is not None:
+            multipliers[positions] = _task_class_multipliers(
+                task, weights, encoded[positions], count_weights[positions]
+            )
+    return multipliers
+
+
+def encode_compact_targets(tasks, values, positions_by_task):
+    """Compact labels as the network learns them: one float64 per label."""
+    encoded = np.zeros(len(values))
+    for task, positions in zip(tasks, positions_by_task, strict=True):
+        encoded[positions] = task.encode_labels(values[positions])
+    return encoded

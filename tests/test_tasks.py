@@ -13,6 +13,7 @@ from sklearn_mtl._tasks import (
     Task,
     class_weight_multipliers,
     decode_outputs,
+    dense_task_labels,
     describe_tasks,
     encode_targets,
     split_outputs,
@@ -24,7 +25,8 @@ from sklearn_mtl._tasks import (
 def _describe(y, task_types=None, **options):
     y2d, _, names = as_2d_targets(y)
     observed = ~missing_mask(y2d)
-    return describe_tasks(y2d, observed, np.ones(len(y2d)), task_types=task_types, task_names=names, **options), y2d
+    labels = dense_task_labels(y2d, observed, np.ones(len(y2d)), names)
+    return describe_tasks(labels, task_types=task_types, task_names=names, **options), y2d
 
 
 def test_dataframe_with_nullable_dtypes_gives_classes_and_encoding():
@@ -130,7 +132,7 @@ def test_regression_targets_are_standardized_per_task_on_observed_values():
 
 def test_regression_scale_follows_row_weights():
     y = np.array([[1.0], [3.0]])
-    tasks = describe_tasks(y, np.ones((2, 1), bool), np.array([1.0, 3.0]), task_types="regression")
+    tasks = describe_tasks([(y[:, 0], np.array([1.0, 3.0]))], task_types="regression")
     assert tasks[0].mean == pytest.approx(2.5)
 
 

@@ -148,8 +148,9 @@ class MultiTaskStratifiedKFold(BaseCrossValidator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data; only its length is used.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Class labels of each task, missing ones marked; a DataFrame or Series works too.
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
+            Class labels of each task, missing ones marked; a DataFrame or Series works too, and
+            so does a scipy sparse y, whose stored entries are the labels.
         groups : None
             Ignored; present for API compatibility.
 
@@ -167,7 +168,7 @@ class MultiTaskStratifiedKFold(BaseCrossValidator):
         if y is None:
             raise ValueError("MultiTaskStratifiedKFold needs y to stratify on; pass y to split().")
         check_consistent_length(X, y)
-        n_samples = len(y)
+        n_samples = y.shape[0] if hasattr(y, "shape") else len(y)
         if self.n_splits > n_samples:
             raise ValueError(
                 f"Cannot have number of splits n_splits={self.n_splits} greater than the number of "
