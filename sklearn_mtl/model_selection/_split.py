@@ -42,9 +42,10 @@ def _label_indicators(y, missing_label):
 def _iterative_stratification(labels, n_splits, rng):
     """Fold of each row by iterative stratification (Sechidis, Tsoumakas and Vlahavas, 2011).
 
-    The rarest remaining label is placed first, each of its rows into the fold that most lacks that
-    label (ties: the fold that most lacks rows, then at random when ``rng`` is given, else the first);
-    rows without any label fill the folds that most lack rows.
+    The rarest remaining label is placed first, each of its rows into the fold, among those not yet
+    full, that most lacks that label (ties: the fold that most lacks rows, then at random when
+    ``rng`` is given, else the first); rows without any label fill the folds that most lack rows.
+    No fold grows beyond ``ceil(n_samples / n_splits)`` rows.
     """
     n_samples, n_labels = labels.shape
     desired_rows = np.full(n_splits, n_samples / n_splits)
@@ -61,8 +62,11 @@ def _iterative_stratification(labels, n_splits, rng):
         counts = remaining.sum(axis=0)
         label = np.flatnonzero(counts == counts[counts > 0].min())[0]
         for row in order[remaining[order, label]]:
-            wanted = desired_labels[:, label]
-            fold = best_fold(np.flatnonzero(wanted == wanted.max()))
+            # only folds with room: rows carrying several labels would otherwise overfill the folds
+            # that lack their rarest label (the remaining rows always leave some fold with room)
+            room = np.flatnonzero(desired_rows > 0)
+            wanted = desired_labels[room, label]
+            fold = best_fold(room[wanted == wanted.max()])
             folds[row] = fold
             desired_labels[fold] -= labels[row]
             desired_rows[fold] -= 1
