@@ -46,9 +46,14 @@ from .metrics._masked import _score_tasks, _typed
 from .modules import SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS, TaskWeighting
 
-# Rows per forward pass at prediction time: bounds memory, and does not change results because
-# inference runs in float64 (see _BaseMaskedMultiTask._forward).
+# Rows per forward pass at prediction time, at most, and outputs per pass (rows x outputs): bounds
+# the memory of the pass (32 MiB of float64 outputs with thousands of tasks), and does not change
+# results because inference runs in float64 (see _BaseMaskedMultiTask._forward).
 _PREDICT_CHUNK = 4096
+_PREDICT_OUTPUTS = 2**22
+# history_ records each task's losses and validation score for up to this many tasks; beyond, the
+# totals only (30,000 keys per epoch at 10,000 tasks help no one read a history)
+_MAX_TASKS_IN_HISTORY = 1000
 
 # The "auto" training recipe, chosen on validation splits of the training parts of the real data
 # sets in benchmarks/ (see the "Defaults" section of the user guide for the measurements).
@@ -64,6 +69,12 @@ _AUTO_L2 = 3e-3
 # fingerprint regression sets dropout cost R^2 (physchem3: 0.69 with it, 0.75 without)
 _WIDE_INPUT = 100
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
+
+
+# With a sparse y and at least this many tasks (each head with one output), the heads' weight gets
+# a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below it,
+# the heads keep Adam, and a sparse y fits the model of the same labels given dense
+_SPARSE_HEADS_MIN_TASKS = 1000
 
 
 def _auto_batch_size(n_samples):
@@ -142,6 +153,20 @@ def _check_fit_sample_weight(sample_weight, X, observed):
         return np.ones(len(sample_weight)), np.where(observed, sample_weight, 0.0)
     row_weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     return row_weights, observed * row_weights[:, None]
+
+
+def _stored_labels(y, missing_label):
+    """A dense y as a sparse one that stores exactly its observed labels (explicit zeros included)."""
+    y2d, _, _ = as_2d_targets(y)
+    rows, tasks = np.nonzero(~missing_mask(y2d, missing_label))
+    try:
+        values = y2d[rows, tasks].astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "This network trains its heads from labelled pairs (it was fitted on a sparse y): continue with "
+            "numeric labels."
+        ) from None
+    return sp.csr_matrix((values, (rows, tasks)), shape=y2d.shape)
 
 
 def _compact_task_balanced_probabilities(labels):
@@ -309,6 +334,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+        if continue_training and getattr(self.net_.module_, "sparse_heads", False) and not sp.issparse(y):
+            # a network that trains its heads from labelled pairs keeps doing so
+            y = _stored_labels(y, self.missing_label)
         if sp.issparse(y):
             labels = self._compact_labels(X, y, sample_weight)
             y2d, was_1d, task_names = labels, False, None
@@ -362,7 +390,10 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 self.net_.batch_size = batch_size
             else:
                 with _seeded_torch(seed, device):
-                    self.net_ = self._build_net(task_weights, batch_size, device, sparse_batches)
+                    sparse_heads = (
+                        sp.issparse(y) and self.n_tasks_ >= _SPARSE_HEADS_MIN_TASKS and self._can_train_heads_sparsely()
+                    )
+                    self.net_ = self._build_net(task_weights, batch_size, device, sparse_batches, sparse_heads)
                     self._initialize_net()
                 # in place: the optimizer keeps the same parameter objects
                 self.net_.module_.to(getattr(torch, self.dtype))
@@ -577,12 +608,21 @@ class _BaseMaskedMultiTask(BaseEstimator):
         weighting.setup(self.n_tasks_)
         return weighting
 
-    def _build_net(self, task_weights, batch_size, device, sparse_input):
+    def _can_train_heads_sparsely(self):
+        """Whether the default module can give its heads sparse gradients (``sparse_heads``): every head
+        has one output and the task weighting does not need the shared layers' gradients per task."""
+        weighting = self.task_weighting
+        weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
+        one_output = all(task.head_width == 1 for task in self.tasks_)
+        return self.module is None and one_output and not weighting.uses_gradients
+
+    def _build_net(self, task_weights, batch_size, device, sparse_input, sparse_heads=False):
         layout = OutputLayout.from_tasks(self.tasks_)
         module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
         if self.module is None:
             module_params.update(
                 sparse_input=sparse_input,
+                sparse_heads=sparse_heads,
                 hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
                 activation=self.activation,
                 dropout=_auto_dropout("dropout", self.dropout, self.n_features_in_, self.tasks_),
@@ -604,10 +644,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
         if self.optimizer is None and device.type in ("cpu", "cuda"):
             optimizer_params["optimizer__fused"] = True
         task_keys = [task.key for task in self.tasks_]
+        record_tasks = len(task_keys) <= _MAX_TASKS_IN_HISTORY
         per_task_keys = [f"{key}_{task}" for key in ("train_loss", "valid_loss", "valid_score") for task in task_keys]
         callbacks = [
-            ("task_losses", TaskLossLogger(task_keys)),
-            ("valid_score", ValidationScore(self.tasks_)),
+            ("task_losses", TaskLossLogger(task_keys, record_tasks)),
+            ("valid_score", ValidationScore(self.tasks_, record_tasks)),
             ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
             ("early_stopping", EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs")),
             *(self.callbacks or []),
@@ -633,7 +674,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "train_split": None,
             "callbacks": callbacks,
             # verbose=1 prints the totals; verbose>=2 adds one column per task and split
-            "callbacks__print_log__keys_ignored": per_task_keys if self.verbose < 2 else None,
+            "callbacks__print_log__keys_ignored": per_task_keys if self.verbose < 2 and record_tasks else None,
             # dict targets cannot be concatenated into a prediction cache; scorers predict anew
             "use_caching": False,
             "verbose": self.verbose,
@@ -702,8 +743,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
             X = sp.csr_matrix(X)
         outputs = []
         with torch.inference_mode():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                rows = slice(start, start + _PREDICT_CHUNK)
+            chunk = max(1, min(_PREDICT_CHUNK, _PREDICT_OUTPUTS // self.net_.criterion_.layout.n_outputs))
+            for start in range(0, X.shape[0], chunk):
+                rows = slice(start, start + chunk)
                 if sp.issparse(X):
                     inputs = csr_rows(sp.csr_matrix(X, dtype=np.float64), rows, sparse_batches, device)
                 else:

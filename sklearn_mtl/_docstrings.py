@@ -164,7 +164,7 @@ net_ : skorch.NeuralNet
     decode them.
 history_ : skorch.History
     Per-epoch record: ``train_loss``, ``valid_loss``, ``valid_score``, ``dur``, and the same
-    per task (``train_loss_<task>``...).
+    per task (``train_loss_<task>``...) for up to 1,000 tasks.
 n_iter_ : int
     Number of epochs run.
 validation_scores_ : list of float or None

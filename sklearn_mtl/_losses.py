@@ -59,6 +59,11 @@ class OutputLayout:
             self._task_group[tasks] = group
         self._task_start = torch.tensor([start for start, _ in self.task_columns], dtype=torch.long)
 
+    @property
+    def task_start(self):
+        """The first output column of each task: a (n_tasks,) int64 tensor."""
+        return self._task_start
+
     @classmethod
     def from_tasks(cls, tasks):
         """The layout of a fitted task description (a list of ``Task``)."""
@@ -85,8 +90,18 @@ class OutputLayout:
         """The loss of each labelled (row, task) pair: a (n_labels,) tensor.
 
         ``rows`` index ``outputs``; ``tasks`` and ``targets`` (encoded labels) are the pairs'.
-        Only the outputs of the labelled pairs are read.
+        Only the outputs of the labelled pairs are read. 1-D ``outputs`` are already the pairs'
+        outputs (``SharedTrunkNet.pair_forward``; every head then has one output).
         """
+        if outputs.ndim == 1:
+            losses = outputs.new_empty(len(outputs))
+            groups = self._task_group.to(outputs.device)[tasks]
+            for group, (loss, _, _, _) in enumerate(self._groups):
+                selected = torch.nonzero(groups == group).flatten() if len(self._groups) > 1 else slice(None)
+                losses[selected] = self._group_losses(
+                    loss, 1, outputs[selected].unsqueeze(1), targets[selected].unsqueeze(1)
+                ).squeeze(1)
+            return losses
         starts = self._task_start.to(outputs.device)[tasks]
         if self._single_group is not None:
             loss, width = self._single_group

@@ -299,7 +299,10 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
         """Each task's validation metric on this data set's labels, from the module's (n_rows, n_outputs) outputs."""
         rows, label_tasks = self.label_rows.cpu().numpy(), self.label_tasks.cpu().numpy()
         values, weights = self.values.cpu().double().numpy(), self.count_weights.cpu().double().numpy()
-        parts = split_outputs(tasks, outputs)
+        if outputs.ndim == 1:  # the labelled pairs' outputs, in label order (the split's rows in order)
+            parts, rows = [outputs[:, None]] * len(tasks), np.arange(len(outputs))
+        else:
+            parts = split_outputs(tasks, outputs)
         order = np.argsort(label_tasks, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(label_tasks, minlength=len(tasks)))])
         scores = np.full(len(tasks), np.nan)
@@ -427,10 +430,13 @@ class TaskLossLogger(Callback):
     Parameters
     ----------
     task_keys : list of str
+    record_tasks : bool, default=True
+        Record the per-task keys; False records nothing (the totals are skorch's).
     """
 
-    def __init__(self, task_keys):
+    def __init__(self, task_keys, record_tasks=True):
         self.task_keys = task_keys
+        self.record_tasks = record_tasks
 
     def on_epoch_begin(self, net, **kwargs):
         self.sums_ = {}
@@ -448,8 +454,9 @@ class TaskLossLogger(Callback):
         epoch_sums, self.sums_ = self.sums_, None
         for prefix, (sums, rows) in epoch_sums.items():
             means = sums / rows
-            for key, value in zip(self.task_keys, means.tolist(), strict=True):
-                net.history.record(f"{prefix}_loss_{key}", value)
+            if self.record_tasks:
+                for key, value in zip(self.task_keys, means.tolist(), strict=True):
+                    net.history.record(f"{prefix}_loss_{key}", value)
             if prefix == "train":
                 net.criterion_.weighting.end_epoch(means)
 
@@ -470,10 +477,13 @@ class ValidationScore(Callback):
     ----------
     tasks : list of Task
         The fitted task description.
+    record_tasks : bool, default=True
+        Record ``valid_score_<task>``; False records ``valid_score`` only.
     """
 
-    def __init__(self, tasks):
+    def __init__(self, tasks, record_tasks=True):
         self.tasks = tasks
+        self.record_tasks = record_tasks
 
     def on_epoch_begin(self, net, **kwargs):
         self.valid_outputs_ = []
@@ -489,8 +499,9 @@ class ValidationScore(Callback):
             return
         outputs = torch.cat(outputs).cpu().double().numpy()
         scores = dataset_valid.validation_scores(self.tasks, outputs)
-        for task, score in zip(self.tasks, scores.tolist(), strict=True):
-            net.history.record(f"valid_score_{task.key}", score)
+        if self.record_tasks:
+            for task, score in zip(self.tasks, scores.tolist(), strict=True):
+                net.history.record(f"valid_score_{task.key}", score)
         defined = scores[np.isfinite(scores)]
         net.history.record("valid_score", float(defined.mean()) if len(defined) else -net.history[-1, "valid_loss"])
 
@@ -623,7 +634,10 @@ class MaskedNet(NeuralNet):
         if not (self.alpha or self.l2) or not parameters:
             return torch.zeros((), device=parameters[0].device if parameters else "cpu")
         squares = sum((p**2).sum() for p in parameters)
-        if isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr:
+        if getattr(self.module_, "sparse_heads", False) and "tasks" in y_true:
+            columns = self.criterion_.layout.task_start.to(y_true["tasks"].device)[y_true["tasks"]]
+            squares = squares + self.module_.sparse_squared_norm(X, columns)
+        elif isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr:
             squares = squares + self.module_.sparse_squared_norm(X)
         if self.l2:
             return squares * (0.5 * self.l2) + (self._alpha_penalty(squares, y_true) if self.alpha else 0.0)
@@ -635,6 +649,16 @@ class MaskedNet(NeuralNet):
             return squares * (0.5 * self.alpha / batch_weight)
         # a batch whose rows all weigh 0 adds nothing, not alpha / 0
         return squares * torch.where(batch_weight > 0, 0.5 * self.alpha / batch_weight, 0.0)
+
+    def _batch_outputs(self, X, targets):
+        """The module's outputs for a batch: only the labelled pairs' (1-D) when the batch's labels are
+        pairs, every head has one output and the module can gather them (``pair_forward``); else all
+        of them, through ``infer``. Both give the same loss and gradients."""
+        layout = self.criterion_.layout
+        if "tasks" in targets and hasattr(self.module_, "pair_forward") and layout.n_outputs == len(layout.losses):
+            columns = self.criterion_.layout.task_start.to(targets["tasks"].device)[targets["tasks"]]
+            return self.module_.pair_forward(X, targets["rows"], columns)
+        return self.infer(X)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion's loss, plus the L2 penalty in training."""
@@ -648,7 +672,7 @@ class MaskedNet(NeuralNet):
         if not self.module_.training:  # set once per epoch, not once per batch
             self._set_training(True)
         Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
+        y_pred = self._batch_outputs(Xi, yi)
         task_losses, present = self.criterion_.task_losses(y_pred, yi)
         criterion = self.criterion_
         loss = criterion.weighting.backward(
@@ -661,7 +685,7 @@ class MaskedNet(NeuralNet):
         self._set_training(False)
         Xi, yi = unpack_data(batch)
         with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
+            y_pred = self._batch_outputs(Xi, yi)
             task_losses, present = self.criterion_.task_losses(y_pred, yi)
             loss = self.criterion_.combine(task_losses, present)
         return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}

@@ -131,6 +131,11 @@ class SharedTrunkNet(nn.Module):
         Make the first hidden layer a :class:`SparseInputLinear`, which takes sparse CSR tensors
         at a cost that follows their non-zeros (its weight's gradient is sparse: train it with
         ``torch.optim.SparseAdam``). Input dropout then zeroes stored values only.
+    sparse_heads : bool, default=False
+        Give the heads' weight a sparse gradient in :meth:`pair_forward` (train it with
+        ``SparseAdam``): with thousands of tasks and a label or two per row, a step then updates
+        the head rows of the labelled tasks only, not rows x tasks. Training must then go through
+        :meth:`pair_forward`.
 
     Examples
     --------
@@ -151,8 +156,10 @@ class SharedTrunkNet(nn.Module):
         input_dropout=0.0,
         head_widths=None,
         sparse_input=False,
+        sparse_heads=False,
     ):
         super().__init__()
+        self.sparse_heads = sparse_heads
         layers = [SeededDropout(input_dropout)] if input_dropout > 0 and not sparse_input else []
         width = n_features
         self.sparse_layer = None
@@ -195,17 +202,37 @@ class SharedTrunkNet(nn.Module):
         return [*sparse, *self.trunk.parameters()]
 
     def sparse_parameters(self):
-        """The parameters whose gradients are sparse (the sparse first layer's weight), for ``SparseAdam``."""
-        return [] if self.sparse_layer is None else [self.sparse_layer.bag.weight]
+        """The parameters whose gradients are sparse, for ``SparseAdam``: the sparse first layer's
+        weight, and the heads' weight with ``sparse_heads``."""
+        sparse = [] if self.sparse_layer is None else [self.sparse_layer.bag.weight]
+        return sparse + ([self.heads.weight] if self.sparse_heads else [])
 
-    def sparse_squared_norm(self, X):
-        """The L2 penalty's squared norm of the sparse weight rows that the batch ``X`` uses (0 without)."""
-        if self.sparse_layer is None or X.layout != torch.sparse_csr:
-            return 0.0
-        return self.sparse_layer.squared_norm(X)
+    def sparse_squared_norm(self, X, columns=None):
+        """The L2 penalty's squared norm of the sparse weight rows that a batch uses: the first layer's
+        rows of the columns present in a sparse ``X``, and the head rows of the output ``columns``
+        it trains (with ``sparse_heads``). 0 when there are none."""
+        squares = 0.0
+        if self.sparse_layer is not None and X.layout == torch.sparse_csr:
+            squares = self.sparse_layer.squared_norm(X)
+        if self.sparse_heads and columns is not None:
+            squares = squares + F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
+        return squares
 
-    def forward(self, X):
+    def features(self, X):
+        """The last hidden layer's output (the input of the heads)."""
         if self.sparse_layer is not None:
             values = self.sparse_input_dropout(X.values()) if X.layout == torch.sparse_csr else None
             X = self.sparse_layer(X, values)
-        return self.heads(self.trunk(X))
+        return self.trunk(X)
+
+    def pair_forward(self, X, rows, columns):
+        """The outputs ``forward(X)[rows, columns]`` of the labelled pairs only: a (n_pairs,) tensor.
+
+        The head rows are gathered with a sparse gradient when ``sparse_heads`` is set.
+        """
+        hidden = self.features(X)
+        weight = F.embedding(columns, self.heads.weight, sparse=self.sparse_heads)
+        return (hidden[rows] * weight).sum(dim=1) + self.heads.bias[columns]
+
+    def forward(self, X):
+        return self.heads(self.features(X))

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor, labels_from_long
@@ -128,3 +129,31 @@ def test_bad_sparse_y_is_a_clear_error_and_leaves_nothing_fitted():
     empty_task = _as_sparse(np.column_stack([y[:, :2], np.full(len(y), np.nan)]))
     with pytest.raises(ValueError, match="task 2 has no observed label"):
         clf.fit(X, empty_task)
+
+
+def test_thousands_of_tasks_with_one_label_per_row_train_their_heads_sparsely():
+    rng = np.random.RandomState(0)
+    n_rows, n_tasks = 3000, 1200
+    X = rng.normal(size=(n_rows, 6))
+    tasks = np.arange(n_rows) % (n_tasks - 1)  # two or three labels per task; the last one is set apart
+    rows = np.concatenate([np.arange(n_rows), [0, 1]])
+    tasks = np.concatenate([tasks, [n_tasks - 1] * 2])
+    y = labels_from_long(rows, tasks, (X[rows, 0] > 0).astype(float), shape=(n_rows, n_tasks))
+    clf = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 3, "dtype": "float32"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tasks with one class among their few labels
+        clf.fit(X, y)
+    module = clf.net_.module_
+    sparse_parameters = clf.net_.sparse_optimizer_.param_groups[0]["params"]
+    assert module.sparse_heads and any(p is module.heads.weight for p in sparse_parameters)
+    assert "train_loss" in clf.history_[-1] and not any(key.startswith("train_loss_task_") for key in clf.history_[-1])
+    assert clf.predict_proba(X[:5])[0].shape == (5, clf.tasks_[0].classes.size)
+    # a batch updates the head rows of its labelled tasks only: a task with no label keeps its head
+    before = module.heads.weight.detach().clone()
+    first_task = np.full(100, clf.tasks_[0].classes[0])
+    other = labels_from_long(np.arange(100), np.zeros(100, dtype=int), first_task, shape=(100, n_tasks))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf.partial_fit(X[:100], other)
+    after = module.heads.weight.detach()
+    assert not torch.equal(after[0], before[0]) and torch.equal(after[1:], before[1:])
