@@ -1,21 +1,34 @@
-"""Scale: sparse inputs, side by side with hand-written PyTorch loops on the same network.
+"""Scale: sparse inputs, mostly-empty label matrices and thousands of tasks, with figures side by side.
 
-Sparse X (word counts, hashed features, fingerprints as CSR): the package's fit against
+1. Sparse X (word counts, hashed features, fingerprints as CSR): the package's fit against
 
 - a hand-written loop whose first layer is ``torch.nn.EmbeddingBag(mode="sum", sparse=True)``
   trained by ``torch.optim.SparseAdam`` (Adam for the rest): the O(non-zeros) reference;
 - the same loop with every batch densified and a dense first layer: what the package did before.
 
-Same network (one hidden layer, ReLU, one logit per task), same epochs and batch size, no
-regularization, binary tasks with missing labels. Fit seconds are printed with their ratio to the
-EmbeddingBag loop, measured in the same run. Run with one torch thread, as CI::
+   Same network (one hidden layer, ReLU, one logit per task), same epochs and batch size, no
+   regularization, binary tasks with missing labels; fit seconds and their ratio to the
+   EmbeddingBag loop, measured in the same run.
+2. Memory of labels: y of 100,000 rows x 1,000 tasks with 99.9% missing, given dense (NaN) and
+   sparse: how much ``fit`` raises the process's peak memory, beside the bytes of a dense float32
+   y and of the compact labels (row, task, value, weight).
+3. Many tasks, one label per row (sparse y, sparse fingerprint-like X, the package's defaults):
+   seconds per epoch at 10, 1,000 and 10,000 tasks, as ratios to 10 tasks, and peak memory.
+4. ``--large``: a million rows, 10,000 tasks, 10 million labels: seconds per epoch and peak memory.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scale.py
+Each fit of 2 to 4 runs in a fresh process, so that its peak memory is its own. Run with one torch
+thread, as CI::
 
-``--quick`` shrinks the problem to a smoke test (not a measurement).
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scale.py [--large]
+
+``--quick`` shrinks every problem to a smoke test (not a measurement).
 """
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 import warnings
 
@@ -26,7 +39,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 from torch.nn import functional as F
 
-from sklearn_mtl import MaskedMultiTaskClassifier
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, labels_from_long
 
 
 def sparse_problem(n_rows, n_features, nnz_per_row, n_tasks, seed=0):
@@ -139,13 +152,178 @@ def bench_sparse_input(args):
     return rows
 
 
+def _rss_mib():
+    """The process's resident memory now, in MiB (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _reset_peak():
+    """Restart the kernel's record of the process's peak memory (VmHWM), so that the peak that
+    ``_peak_mib`` reads is the one reached since (Linux; else the lifetime peak is read)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mib():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_label_per_row(n_rows, n_tasks, n_features=2048, nnz_per_row=40, labels_per_row=1, seed=0):
+    """Fingerprint-like CSR X and a sparse y with ``labels_per_row`` labels per row, every task labelled."""
+    rng = np.random.RandomState(seed)
+    X, _ = sparse_problem(n_rows, n_features, nnz_per_row, n_tasks=1, seed=seed)
+    rows = np.repeat(np.arange(n_rows), labels_per_row)
+    tasks = (np.arange(len(rows)) + rng.randint(n_tasks, size=len(rows))) % n_tasks
+    tasks[:n_tasks] = np.arange(min(n_tasks, len(rows)))  # every task gets a label
+    keep = np.unique(rows * n_tasks + tasks, return_index=True)[1]  # one label per (row, task)
+    rows, tasks = rows[keep], tasks[keep]
+    signal = np.asarray(X[:, : n_features // 2].sum(axis=1)).ravel()
+    labels = (signal[rows] + rng.normal(size=len(rows)) * 2 > np.median(signal)).astype(np.float64)
+    # each task needs both classes: its first two labels get one of each
+    first = np.unique(tasks, return_index=True)[1]
+    labels[first] = 0.0
+    labels[np.minimum(first + 1, len(labels) - 1)] = 1.0
+    return X, labels_from_long(rows, tasks, labels, shape=(n_rows, n_tasks))
+
+
+def _warm_up():
+    """A tiny fit first: the first fit of a process imports and initializes (about 250 MiB) what
+    every later fit reuses, which is not the fit's own memory."""
+    X = np.random.RandomState(0).normal(size=(64, 4)).astype(np.float32)
+    y = labels_from_long(np.arange(64), np.arange(64) % 2, np.arange(64) % 2, shape=(64, 2))
+    MaskedMultiTaskClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(sp.csr_matrix(X), y)
+    MaskedMultiTaskEstimator(hidden_layer_sizes=(4,), max_iter=1).fit(X, y.toarray())
+
+
+def run_case(case, quick):
+    """One measured fit, in this (fresh) process: a dict of figures, printed as JSON by ``--case``."""
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    _warm_up()
+    if case.startswith("labels-"):
+        n_rows, n_tasks = (10_000, 100) if quick else (100_000, 1_000)
+        rng = np.random.RandomState(0)
+        X = rng.normal(size=(n_rows, 20)).astype(np.float32)
+        n_labels = n_rows * n_tasks // 1000
+        rows, tasks = rng.randint(n_rows, size=n_labels), rng.randint(n_tasks, size=n_labels)
+        keep = np.unique(rows * n_tasks + tasks, return_index=True)[1]
+        rows, tasks = rows[keep], tasks[keep]
+        values = (X[rows, 0] + rng.normal(size=len(rows)) > 0).astype(np.float64)
+        y = labels_from_long(rows, tasks, values, shape=(n_rows, n_tasks))
+        if case == "labels-dense":
+            y = y.toarray().astype(np.float32)
+            y[:] = np.nan
+            y[rows, tasks] = values
+        params = dict(hidden_layer_sizes=(64,), max_iter=1, random_state=0, task_types="classification")
+        model = MaskedMultiTaskEstimator(**params)
+        _reset_peak()
+        before = _rss_mib()
+        start = time.perf_counter()
+        model.fit(X, y)
+        return {
+            "fit_s": time.perf_counter() - start,
+            "peak_increase_mib": _peak_mib() - before,
+            "labels": int(len(rows)),
+            "dense_y_mib": n_rows * n_tasks * 4 / 2**20,
+            "compact_mib": len(rows) * (8 + 8 + 4 + 4) / 2**20,
+        }
+    n_tasks = int(case.split("-")[1])
+    large = case.startswith("large")
+    n_rows = (2_000 if quick else 1_000_000) if large else (2_000 if quick else 200_000)
+    X, y = one_label_per_row(n_rows, n_tasks, labels_per_row=10 if large else 1)
+    epochs = 1 if large else 2
+    model = MaskedMultiTaskClassifier(max_iter=epochs, random_state=0, early_stopping=False)
+    _reset_peak()
+    before = _rss_mib()
+    model.fit(X, y)
+    seconds = [float(duration) for duration in model.history_[:, "dur"]]
+    return {
+        "rows": n_rows,
+        "tasks": n_tasks,
+        "labels": int(y.nnz),
+        "epoch_s": min(seconds),
+        "peak_increase_mib": _peak_mib() - before,
+        "sparse_heads": bool(model.net_.module_.sparse_heads),
+    }
+
+
+def in_fresh_process(case, quick):
+    command = [sys.executable, __file__, "--case", case] + (["--quick"] if quick else [])
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_labels_memory(args):
+    dense, sparse = in_fresh_process("labels-dense", args.quick), in_fresh_process("labels-sparse", args.quick)
+    print(
+        f"\nlabels: {dense['labels']} labels in a y of {dense['dense_y_mib']:.0f} MiB as dense float32 "
+        f"(compact: {dense['compact_mib']:.1f} MiB); 1 epoch, (64,)"
+    )
+    print(f"{'y given as':<12} {'fit raises peak memory by (MiB)':>32} {'x dense y':>10} {'fit s':>6}")
+    for name, row in (("dense, NaN", dense), ("sparse", sparse)):
+        ratio = row["peak_increase_mib"] / row["dense_y_mib"]
+        print(f"{name:<12} {row['peak_increase_mib']:>32.0f} {ratio:>10.2f} {row['fit_s']:>6.1f}")
+    return {"dense": dense, "sparse": sparse}
+
+
+def bench_many_tasks(args):
+    counts = (10, 100, 1_000) if args.quick else (10, 1_000, 10_000)
+    rows = {n_tasks: in_fresh_process(f"tasks-{n_tasks}", args.quick) for n_tasks in counts}
+    first = rows[10]
+    print(
+        f"\nmany tasks: {first['rows']} rows, one label per row, sparse X 2048 columns (40 non-zeros per row), "
+        "defaults"
+    )
+    print(f"{'tasks':>6} {'epoch s':>8} {'x 10 tasks':>11} {'fit peak +MiB':>14} {'sparse heads':>13}")
+    for n_tasks, row in rows.items():
+        ratio = row["epoch_s"] / first["epoch_s"]
+        print(
+            f"{n_tasks:>6} {row['epoch_s']:>8.1f} {ratio:>11.2f} {row['peak_increase_mib']:>14.0f} "
+            f"{row['sparse_heads']!s:>13}"
+        )
+    return rows
+
+
+def bench_large(args):
+    row = in_fresh_process("large-10000", args.quick)
+    print(
+        f"\nlarge: {row['rows']} rows x {row['tasks']} tasks, {row['labels']} labels, sparse X 2048 columns: "
+        f"{row['epoch_s']:.0f} s per epoch, fit raises peak memory by {row['peak_increase_mib']:.0f} MiB"
+    )
+    return row
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small problem: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="small problems: a smoke test")
     parser.add_argument("--skip-dense", action="store_true", help="skip the slow densified-batches loop")
+    parser.add_argument("--large", action="store_true", help="also the million-row case")
+    parser.add_argument("--only", choices=["sparse_input", "labels", "many_tasks", "large"], help="one section")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # one measured fit, run in a fresh process
     args = parser.parse_args(argv)
+    if args.case:
+        print(json.dumps(run_case(args.case, args.quick)))
+        return None
     torch.set_num_threads(1)
-    return {"sparse_input": bench_sparse_input(args)}
+    sections = {
+        "sparse_input": bench_sparse_input,
+        "labels": bench_labels_memory,
+        "many_tasks": bench_many_tasks,
+        "large": bench_large,
+    }
+    chosen = [args.only] if args.only else [name for name in sections if name != "large" or args.large]
+    return {name: sections[name](args) for name in chosen}
 
 
 if __name__ == "__main__":

@@ -339,3 +339,17 @@ def test_a_sparse_fitted_model_continues_on_dense_batches_and_survives_pickling(
     assert reg.n_iter_ == 2 and reg.net_.module_.sparse_layer is not None
     restored = pickle.loads(pickle.dumps(reg))
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
+def test_sparse_output_of_pipeline_steps_reaches_the_sparse_first_layer():
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.RandomState(0)
+    categories = rng.randint(30, size=(200, 3))
+    y = np.column_stack([categories[:, 0] < 15, categories[:, 1] % 2 == 0]).astype(float)
+    one_hot = make_pipeline(OneHotEncoder(sparse_output=True), MaskedMultiTaskClassifier(**SMALL)).fit(categories, y)
+    assert one_hot[-1].net_.module_.sparse_layer is not None and one_hot.score(categories, y) > 0.8
+    words = [" ".join(f"w{w}" for w in row) for row in categories]
+    hashed = make_pipeline(HashingVectorizer(n_features=2**12), MaskedMultiTaskClassifier(**SMALL)).fit(words, y)
+    assert hashed[-1].net_.module_.sparse_layer is not None and hashed.predict(words).shape == y.shape
