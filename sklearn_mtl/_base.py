@@ -429,7 +429,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet. Raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,  # the caller of fit (through _fit and scikit-learn's _fit_context)
             )
         return self
 

@@ -353,3 +353,10 @@ def test_sparse_output_of_pipeline_steps_reaches_the_sparse_first_layer():
     words = [" ".join(f"w{w}" for w in row) for row in categories]
     hashed = make_pipeline(HashingVectorizer(n_features=2**12), MaskedMultiTaskClassifier(**SMALL)).fit(words, y)
     assert hashed[-1].net_.module_.sparse_layer is not None and hashed.predict(words).shape == y.shape
+
+
+def test_the_convergence_warning_points_at_the_call_of_fit():
+    X, y = _data()
+    with pytest.warns(ConvergenceWarning) as caught:
+        MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1}).fit(X, y)
+    assert caught[0].filename == __file__
