@@ -24,6 +24,7 @@ from ._net import (
     MaskedNet,
     RandomSplit,
     StopOnNonFiniteLoss,
+    TaskCheckpoint,
     TaskLossLogger,
     ValidationScore,
     csr_rows,
@@ -208,6 +209,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "n_shared_layers": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "alpha": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -217,6 +219,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         "scoring": [StrOptions({"auto", "loss"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "per_task_stopping": ["boolean"],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
         "input_dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
@@ -240,6 +243,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self,
         *,
         hidden_layer_sizes=(1024,),
+        n_shared_layers=None,
         activation="relu",
         alpha="auto",
         batch_size="auto",
@@ -249,6 +253,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         scoring="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
+        per_task_stopping=False,
         tol=1e-4,
         dropout="auto",
         input_dropout="auto",
@@ -268,6 +273,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         dtype="float32",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_shared_layers = n_shared_layers
         self.activation = activation
         self.alpha = alpha
         self.batch_size = batch_size
@@ -277,6 +283,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.per_task_stopping = per_task_stopping
         self.tol = tol
         self.dropout = dropout
         self.input_dropout = input_dropout
@@ -411,7 +418,19 @@ class _BaseMaskedMultiTask(BaseEstimator):
             if hasattr(self, "net_"):
                 self._attach_generator(None)
         self.net_.module_.train(False)
+        self._record_training(n_epochs_before)
+        ran = self.n_iter_ - n_epochs_before
+        if not incremental and ran >= self.max_iter:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet. Raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit (through _fit and scikit-learn's _fit_context)
+            )
+        return self
 
+    def _record_training(self, n_epochs_before):
+        """The fitted attributes that the history of the training just done gives."""
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
         self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
@@ -423,15 +442,139 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self.best_validation_score_ = sign * min(sign * score for score in this_fit)
         else:
             self.validation_scores_ = self.best_validation_score_ = None
-        ran = self.n_iter_ - n_epochs_before
-        if not incremental and ran >= self.max_iter:
-            warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet. Raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=4,  # the caller of fit (through _fit and scikit-learn's _fit_context)
+        checkpoint = dict(self.net_.callbacks_).get("task_checkpoint")
+        self.best_epochs_ = checkpoint.best_epochs_.copy() if checkpoint is not None and monitor.load_best else None
+
+    def add_tasks(self, X, y, *, sample_weight=None, task_types=None):
+        """Append new tasks and train only what they own, on the frozen shared layers.
+
+        The new tasks get heads (and private layers, as the fitted tasks have with
+        ``n_shared_layers``) on the output of the shared layers, trained for up to ``max_iter``
+        epochs (with early stopping as ``fit`` would decide) on their labels; nothing the fitted
+        tasks use changes, so their predictions stay exactly the same. ``tasks_``, ``n_tasks_``,
+        ``task_names_`` and ``classes_`` grow; ``history_`` records the new epochs. This is the
+        fine-tuning step of transfer learning, kept in the estimator. The optimizer starts afresh
+        for later ``fit`` calls with ``warm_start``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows labelled for the new tasks (the same features as in ``fit``).
+        y : array-like of shape (n_samples,) or (n_samples, n_new_tasks)
+            Labels of the new tasks only, missing ones marked as in ``fit``. A DataFrame names the
+            new tasks, which must not reuse fitted names; a model fitted without task names takes
+            new tasks without names.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_new_tasks), default=None
+        task_types : None, str, list or dict, default=None
+            The kind of each new task, as the ``task_types`` parameter of
+            :class:`MaskedMultiTaskEstimator`; a classifier's or regressor's new tasks are of its
+            kind.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        if self.module is not None:
+            raise ValueError("add_tasks extends the default network; a custom module cannot be extended.")
+        if sp.issparse(y):
+            raise ValueError("add_tasks takes a dense y (or a DataFrame) of the new tasks' labels.")
+        if self._task_kind is not None and task_types not in (None, self._task_kind):
+            raise ValueError(
+                f"The new tasks of a {type(self).__name__} are {self._task_kind} tasks; got task_types={task_types!r}."
             )
+        if getattr(self, "class_weight", None) not in (None, "balanced"):
+            raise ValueError(
+                "class_weight gives weights to the fitted tasks only; add tasks with class_weight=None or 'balanced'."
+            )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
+        y2d, _, names = as_2d_targets(y)
+        check_consistent_length(X, y2d)
+        old_names = getattr(self, "task_names_", None)
+        if (names is None) != (old_names is None):
+            raise ValueError(
+                "The fitted tasks have names (a DataFrame y) and the new ones not, or the other way round: give "
+                "the new tasks' labels as " + ("a DataFrame." if names is None else "an array.")
+            )
+        if names is not None:
+            taken = sorted(set(map(str, names)) & set(map(str, old_names)))
+            if taken:
+                raise ValueError(f"add_tasks: tasks named {taken} exist already; give the new tasks other names.")
+        observed = ~missing_mask(y2d, self.missing_label)
+        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
+        observed = count_weights > 0
+        new_tasks = describe_tasks(
+            dense_task_labels(y2d, observed, row_weights, names),
+            task_types=self._task_kind if self._task_kind is not None else task_types,
+            task_names=names,
+            fixed_kind=self._task_kind is not None,
+            estimator=type(self).__name__,
+        )
+        encoded = encode_targets(new_tasks, y2d, observed)
+        class_weight = getattr(self, "class_weight", None)
+        multipliers = class_weight_multipliers(new_tasks, class_weight, encoded, count_weights, False)
+        # train a copy: a failure leaves this estimator as it was
+        candidate = copy.deepcopy(self)
+        candidate.net_.estimator_ = candidate
+        candidate._train_added_tasks(X, new_tasks, encoded, multipliers, count_weights, row_weights, observed)
+        self.__dict__.update(candidate.__dict__)
+        self.net_.estimator_ = self
         return self
+
+    def _train_added_tasks(self, X, new_tasks, encoded, multipliers, count_weights, row_weights, observed):
+        n_old = self.n_tasks_
+        for offset, task in enumerate(new_tasks):
+            task.index = n_old + offset
+        names = None
+        if hasattr(self, "task_names_"):
+            names = np.concatenate([self.task_names_, [task.name for task in new_tasks]]).astype(object)
+        self._set_task_attributes(self.tasks_ + new_tasks, False, names)
+        device = _check_device(self.device)
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        net, module = self.net_, self.net_.module_
+        module.requires_grad_(False)
+        with _seeded_torch(seed, device):
+            block = module.add_tasks([task.head_width for task in new_tasks])
+        net.__dict__.pop("_parameter_lists_", None)  # the module's parameters changed
+        weighting = self._make_task_weighting()
+        net.criterion_ = MaskedMultiTaskLoss(
+            OutputLayout.from_tasks(self.tasks_), weighting, self._check_task_weights()
+        ).to(device)
+        optimizer = torch.optim.Adam if self.optimizer is None else self.optimizer
+        net.optimizer_ = optimizer(block.parameters(), lr=self.learning_rate_init)
+        callbacks = dict(net.callbacks_)
+        callbacks["task_losses"].task_keys = [task.key for task in self.tasks_]
+        callbacks["task_losses"].record_tasks = self.n_tasks_ <= _MAX_TASKS_IN_HISTORY
+        callbacks["valid_score"].tasks = self.tasks_
+        callbacks["valid_score"].record_tasks = self.n_tasks_ <= _MAX_TASKS_IN_HISTORY
+        if "task_checkpoint" in callbacks:
+            callbacks["task_checkpoint"].n_tasks = self.n_tasks_
+
+        def padded(array):
+            return np.hstack([np.zeros((array.shape[0], n_old)), array])
+
+        dataset = self._make_dataset(
+            X,
+            None,
+            padded(encoded),
+            None if multipliers is None else padded(multipliers),
+            padded(count_weights),
+            row_weights,
+            device,
+            self._sparse_batches(X, continue_training=True),
+        )
+        self._validation_split = RandomSplit(self.validation_fraction, seed=int(self._rng.randint(2**31 - 1)))
+        self._configure_stopping(validate=self._uses_early_stopping(observed.sum(axis=0)))
+        n_epochs_before = len(net.history)
+        try:
+            self._attach_generator(torch.Generator(device=device).manual_seed(seed))
+            net.partial_fit(dataset, None, epochs=self.max_iter)
+        finally:
+            self._attach_generator(None)
+            module.requires_grad_(True)
+        net.initialize_optimizer()
+        module.train(False)
+        self._record_training(n_epochs_before)
 
     def _attach_generator(self, generator):
         """Hand a private generator to the modules that draw random numbers while training (None
@@ -528,7 +671,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         weighting = self.task_weighting
         weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
         has_layers = len(_check_hidden_layer_sizes(self.hidden_layer_sizes)) > 0
-        return sp.issparse(X) and self.module is None and has_layers and not weighting.uses_gradients
+        first_shared = self.n_shared_layers is None or self.n_shared_layers >= 1
+        return sp.issparse(X) and self.module is None and has_layers and first_shared and not weighting.uses_gradients
 
     def _compact_labels(self, X, y, sample_weight):
         """A sparse y's labels in compact form, with each label's weight (``weights``, all > 0) and the
@@ -624,10 +768,16 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 sparse_input=sparse_input,
                 sparse_heads=sparse_heads,
                 hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
+                n_shared_layers=self.n_shared_layers,
                 activation=self.activation,
                 dropout=_auto_dropout("dropout", self.dropout, self.n_features_in_, self.tasks_),
                 input_dropout=_auto_dropout("input_dropout", self.input_dropout, self.n_features_in_, self.tasks_),
                 head_widths=layout.head_widths,
+            )
+        if self.module is not None and self.n_shared_layers is not None:
+            raise ValueError(
+                f"n_shared_layers={self.n_shared_layers} shapes the default network; a custom module decides its "
+                "own sharing. Leave n_shared_layers=None with module."
             )
         if self.optimizer is not None and not (
             isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer)
@@ -651,6 +801,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             ("valid_score", ValidationScore(self.tasks_, record_tasks)),
             ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
             ("early_stopping", EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs")),
+            *self._task_checkpoint(),
             *(self.callbacks or []),
         ]
         self._validation_split = RandomSplit(
@@ -690,6 +841,18 @@ class _BaseMaskedMultiTask(BaseEstimator):
         # it out of the net's get_params and clone
         net.estimator_ = self
         return net
+
+    def _task_checkpoint(self):
+        """The per-task stopping callback, when ``per_task_stopping`` asks for it."""
+        if not self.per_task_stopping:
+            return []
+        if self.module is not None and not hasattr(self.module, "private_parameters"):
+            raise ValueError(
+                "per_task_stopping=True restores each task's own parameters, which a custom module must name with "
+                "a private_parameters(task) method (as SharedTrunkNet does)."
+            )
+        monitor = "loss" if self.scoring == "loss" else "score"
+        return [("task_checkpoint", TaskCheckpoint(self.n_tasks_, monitor, self.tol))]
 
     def _uses_early_stopping(self, labels_per_task):
         """Whether ``fit`` holds a validation split out: ``early_stopping``, with "auto" resolved.

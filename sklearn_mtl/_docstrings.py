@@ -14,6 +14,13 @@ hidden_layer_sizes : array-like of int, default=(1024,)
     Width of each shared hidden layer, as in scikit-learn's MLP (whose default is ``(100,)``; a
     wide layer, strongly regularized, did better on real data: see the user guide's "Defaults").
     ``()`` gives one linear model per task.""",
+    "n_shared_layers": """\
+n_shared_layers : int, default=None
+    How many of the hidden layers all tasks share; the remaining ones are private to each task (a
+    tower per task, of the same sizes, all computed with one batched product per layer). None
+    shares every hidden layer; 0 shares none: one independent network per task, trained in one
+    model, whose fit for a task does not depend on the other tasks' labels. Search over it to put
+    "one model per task" and "one model for all" side by side.""",
     "activation": """\
 activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
     Activation of the hidden layers.""",
@@ -57,6 +64,14 @@ validation_fraction : float, default=0.1
     "n_iter_no_change": """\
 n_iter_no_change : int, default=20
     Epochs without an improvement of at least ``tol`` before training stops.""",
+    "per_task_stopping": """\
+per_task_stopping : bool, default=False
+    With a validation split (``early_stopping``), keep each task at its own best epoch: its head
+    and its private layers (``n_shared_layers``) are restored to the epoch where its validation
+    score (its loss, with ``scoring="loss"``) was best, while the shared layers keep the best epoch
+    of the mean score. ``best_epochs_`` records each task's epoch. Prefer it when tasks converge at
+    different speeds (``history_``'s ``valid_score_<task>`` curves peak at different epochs); with
+    ``n_shared_layers=0`` it is early stopping of each task's own network.""",
     "tol": """\
 tol : float, default=1e-4
     Minimum improvement of the monitored score or loss.""",
@@ -167,6 +182,9 @@ history_ : skorch.History
     per task (``train_loss_<task>``...) for up to 1,000 tasks.
 n_iter_ : int
     Number of epochs run.
+best_epochs_ : ndarray of int or None
+    With ``per_task_stopping``, each task's best validation epoch (1-based, as in ``history_``;
+    0 for a task whose score was never defined); None without it or without a validation split.
 validation_scores_ : list of float or None
     The validation score (or loss, with ``scoring="loss"``) of each epoch; None when no
     validation split was held out.

@@ -87,6 +87,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         self,
         *,
         hidden_layer_sizes=(1024,),
+        n_shared_layers=None,
         activation="relu",
         alpha="auto",
         batch_size="auto",
@@ -96,6 +97,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         scoring="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
+        per_task_stopping=False,
         tol=1e-4,
         dropout="auto",
         input_dropout="auto",
@@ -118,6 +120,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
+            n_shared_layers=n_shared_layers,
             activation=activation,
             alpha=alpha,
             batch_size=batch_size,
@@ -127,6 +130,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
             scoring=scoring,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            per_task_stopping=per_task_stopping,
             tol=tol,
             dropout=dropout,
             input_dropout=input_dropout,

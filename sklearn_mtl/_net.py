@@ -454,6 +454,8 @@ class TaskLossLogger(Callback):
         epoch_sums, self.sums_ = self.sums_, None
         for prefix, (sums, rows) in epoch_sums.items():
             means = sums / rows
+            if prefix == "valid":
+                self.last_valid_losses_ = means.cpu().double().numpy()
             if self.record_tasks:
                 for key, value in zip(self.task_keys, means.tolist(), strict=True):
                     net.history.record(f"{prefix}_loss_{key}", value)
@@ -498,12 +500,69 @@ class ValidationScore(Callback):
         if dataset_valid is None:
             return
         outputs = torch.cat(outputs).cpu().double().numpy()
-        scores = dataset_valid.validation_scores(self.tasks, outputs)
+        scores = self.last_scores_ = dataset_valid.validation_scores(self.tasks, outputs)
         if self.record_tasks:
             for task, score in zip(self.tasks, scores.tolist(), strict=True):
                 net.history.record(f"valid_score_{task.key}", score)
         defined = scores[np.isfinite(scores)]
         net.history.record("valid_score", float(defined.mean()) if len(defined) else -net.history[-1, "valid_loss"])
+
+
+class TaskCheckpoint(Callback):
+    """Keep each task at its own best validation epoch: per-task stopping.
+
+    At each epoch with a validation split, a task whose validation score (or minus its validation
+    loss, with ``monitor="loss"``) improved by more than ``threshold`` has its private parameters
+    copied (its head rows, and its tower with private
+    layers: ``module_.private_parameters(task)``). When training ends, after early stopping has
+    restored the best epoch of the whole network, each task's copy is written back.
+
+    Parameters
+    ----------
+    n_tasks : int
+    monitor : {"score", "loss"}
+        What a task's best epoch maximizes: its validation score, or minus its validation loss.
+    threshold : float
+        The improvement that counts, as early stopping's ``tol``.
+
+    Attributes
+    ----------
+    best_epochs_ : ndarray of int
+        Each task's best epoch (1-based, as in the history); 0 for a task without a score.
+    """
+
+    def __init__(self, n_tasks, monitor="score", threshold=0.0):
+        self.n_tasks = n_tasks
+        self.monitor = monitor
+        self.threshold = threshold
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = np.full(self.n_tasks, -np.inf)
+        self.best_epochs_ = np.zeros(self.n_tasks, dtype=int)
+        self.saved_ = {}
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        callbacks = dict(net.callbacks_)
+        if self.monitor == "score":
+            scores = callbacks["valid_score"].last_scores_
+        else:
+            scores = -callbacks["task_losses"].last_valid_losses_
+        improved = np.flatnonzero(np.isfinite(scores) & (scores > self.best_ + self.threshold))
+        for task in improved:
+            self.best_[task], self.best_epochs_[task] = scores[task], len(net.history)
+            self.saved_[task] = [
+                (parameter, index, parameter.detach()[index].clone())
+                for parameter, index in net.module_.private_parameters(int(task))
+            ]
+
+    def on_train_end(self, net, **kwargs):
+        with torch.no_grad():
+            for parts in self.saved_.values():
+                for parameter, index, value in parts:
+                    parameter[index] = value
+        self.saved_ = None  # a fitted net keeps no tensors outside its modules
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["SharedTrunkNet", "SeededDropout", "SparseInputLinear"]
+__all__ = ["SharedTrunkNet", "SeededDropout", "SparseInputLinear", "TaskTowers"]
 
 _ACTIVATIONS = {
     "identity": nn.Identity,
@@ -97,6 +97,57 @@ class SparseInputLinear(nn.Module):
         return F.embedding(columns, self.bag.weight, sparse=True).pow(2).sum()
 
 
+class TaskTowers(nn.Module):
+    """Private hidden layers: one tower per task, all computed together, one batched product per layer.
+
+    Layer ``l`` holds a weight of shape (n_tasks, in, out) and a bias of shape (n_tasks, out);
+    ``torch.baddbmm`` computes every task's layer at once, so a hundred towers cost one batched
+    matrix product per layer, not a Python loop. Every tower starts from the same random weights
+    (``nn.Linear``'s distribution), so that no task's starting point depends on where it sits.
+
+    Parameters
+    ----------
+    n_tasks : int
+    in_features : int
+    hidden_layer_sizes : tuple of int
+        Width of each private layer (the same for every task).
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_mtl.modules import TaskTowers
+    >>> towers = TaskTowers(n_tasks=3, in_features=4, hidden_layer_sizes=(8,))
+    >>> towers(torch.zeros(5, 4)).shape
+    torch.Size([3, 5, 8])
+    """
+
+    def __init__(self, n_tasks, in_features, hidden_layer_sizes, activation="relu", dropout=0.0):
+        super().__init__()
+        self.n_tasks = n_tasks
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        width = in_features
+        for size in hidden_layer_sizes:
+            bound = 1 / math.sqrt(width)
+            weight = torch.empty(width, size).uniform_(-bound, bound)
+            bias = torch.empty(size).uniform_(-bound, bound)
+            self.weights.append(nn.Parameter(weight.expand(n_tasks, width, size).clone()))
+            self.biases.append(nn.Parameter(bias.expand(n_tasks, size).clone()))
+            width = size
+        self.activation = _ACTIVATIONS[activation]()
+        self.dropout = SeededDropout(dropout) if dropout > 0 else None
+
+    def forward(self, X):
+        """Shared features (n_rows, in) -> every task's tower output (n_tasks, n_rows, out)."""
+        hidden = X.unsqueeze(0).expand(self.n_tasks, -1, -1)
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            hidden = self.activation(torch.baddbmm(bias.unsqueeze(1), hidden, weight))
+            if self.dropout is not None:
+                hidden = self.dropout(hidden)
+        return hidden
+
+
 class SharedTrunkNet(nn.Module):
     """A multilayer perceptron shared by all tasks, followed by one fused linear head.
 
@@ -131,6 +182,10 @@ class SharedTrunkNet(nn.Module):
         Make the first hidden layer a :class:`SparseInputLinear`, which takes sparse CSR tensors
         at a cost that follows their non-zeros (its weight's gradient is sparse: train it with
         ``torch.optim.SparseAdam``). Input dropout then zeroes stored values only.
+    n_shared_layers : int, default=None
+        How many of the hidden layers are shared; the others are private to each task
+        (:class:`TaskTowers`, one tower per task, of the same sizes). None shares every hidden
+        layer; 0 shares none: one independent network per task. Needs ``head_widths``.
     sparse_heads : bool, default=False
         Give the heads' weight a sparse gradient in :meth:`pair_forward` (train it with
         ``SparseAdam``): with thousands of tasks and a label or two per row, a step then updates
@@ -155,15 +210,27 @@ class SharedTrunkNet(nn.Module):
         dropout=0.0,
         input_dropout=0.0,
         head_widths=None,
+        n_shared_layers=None,
         sparse_input=False,
         sparse_heads=False,
     ):
         super().__init__()
         self.sparse_heads = sparse_heads
+        hidden_layer_sizes = tuple(hidden_layer_sizes)
+        n_shared = len(hidden_layer_sizes) if n_shared_layers is None else n_shared_layers
+        if not 0 <= n_shared <= len(hidden_layer_sizes):
+            raise ValueError(
+                f"n_shared_layers={n_shared_layers} is larger than the number of hidden layers "
+                f"({len(hidden_layer_sizes)}, hidden_layer_sizes={hidden_layer_sizes})."
+            )
+        if n_shared < len(hidden_layer_sizes) and head_widths is None:
+            raise ValueError("Private layers (n_shared_layers below the number of hidden layers) need head_widths.")
+        if sparse_input and n_shared == 0:
+            raise ValueError("A sparse input layer is a shared layer: sparse_input needs n_shared_layers >= 1.")
         layers = [SeededDropout(input_dropout)] if input_dropout > 0 and not sparse_input else []
         width = n_features
         self.sparse_layer = None
-        for layer, size in enumerate(hidden_layer_sizes):
+        for layer, size in enumerate(hidden_layer_sizes[:n_shared]):
             if layer == 0 and sparse_input:
                 self.sparse_layer = SparseInputLinear(width, size)
                 self.sparse_input_dropout = SeededDropout(input_dropout)
@@ -174,12 +241,38 @@ class SharedTrunkNet(nn.Module):
                 layers.append(SeededDropout(dropout))
             width = size
         self.trunk = nn.Sequential(*layers)
+        # what tasks added later (add_tasks) are built with: their private layers and heads
+        self._block_settings = dict(
+            n_features=width, hidden_layer_sizes=hidden_layer_sizes[n_shared:], activation=activation, dropout=dropout
+        )
+        self.added = nn.ModuleList()
+        self.towers = None
+        if head_widths is not None:
+            # the task of each output column: its head reads that task's tower
+            self.register_buffer(
+                "column_task", torch.repeat_interleave(torch.arange(len(head_widths)), torch.tensor(head_widths))
+            )
+        if n_shared < len(hidden_layer_sizes):
+            private = hidden_layer_sizes[n_shared:]
+            self.towers = TaskTowers(len(head_widths), width, private, activation, dropout)
+            width = private[-1]
+        prototype = None
+        if self.towers is not None:
+            # one head drawn before the fused layer, whose draws depend on the number of outputs:
+            # with private layers, a task's whole network then starts alike however many tasks
+            # there are (a task trained alone starts where it starts among others)
+            bound = 1 / math.sqrt(width)
+            prototype = (
+                torch.empty(max(head_widths), width).uniform_(-bound, bound),
+                torch.empty(max(head_widths)).uniform_(-bound, bound),
+            )
         self.heads = nn.Linear(width, n_outputs)
         if head_widths is not None:
-            self._start_heads_alike(head_widths)
+            self._start_heads_alike(head_widths, prototype)
 
-    def _start_heads_alike(self, head_widths):
-        """Start every task's head from the same random rows (its first ``width`` of them).
+    def _start_heads_alike(self, head_widths, prototype=None):
+        """Start every task's head from the same random rows (its first ``width`` of them): those
+        of ``prototype`` (weight, bias) when given, else the fused layer's first rows.
 
         Then no task's starting point depends on where it sits among the others, and permuting
         the tasks permutes the fitted model's outputs.
@@ -188,7 +281,9 @@ class SharedTrunkNet(nn.Module):
             raise ValueError(f"head_widths sum to {sum(head_widths)}, not n_outputs={self.heads.out_features}.")
         with torch.no_grad():
             weight, bias = self.heads.weight, self.heads.bias
-            shared_weight, shared_bias = weight[: max(head_widths)].clone(), bias[: max(head_widths)].clone()
+            if prototype is None:
+                prototype = weight[: max(head_widths)].clone(), bias[: max(head_widths)].clone()
+            shared_weight, shared_bias = prototype
             start = 0
             for width in head_widths:
                 weight[start : start + width] = shared_weight[:width]
@@ -200,6 +295,44 @@ class SharedTrunkNet(nn.Module):
         such as PCGrad and GradNorm work on these; each task owns its rows of ``heads``)."""
         sparse = [] if self.sparse_layer is None else list(self.sparse_layer.parameters())
         return [*sparse, *self.trunk.parameters()]
+
+    def private_parameters(self, task):
+        """``(parameter, index)`` pairs of what belongs to ``task`` alone: its tower slices and its
+        head rows (``parameter[index]``), for per-task stopping."""
+        n_own = self.n_own_tasks()
+        if task >= n_own:
+            for block in self.added:
+                if task - n_own < block.n_own_tasks():
+                    return block.private_parameters(task - n_own)
+                n_own += block.n_own_tasks()
+            raise IndexError(f"task {task} is not one of the network's tasks.")
+        column_task = getattr(self, "column_task", torch.arange(self.heads.out_features))
+        columns = torch.nonzero(column_task == task).flatten()
+        parts = [(self.heads.weight, columns), (self.heads.bias, columns)]
+        if self.towers is not None:
+            parts += [(parameter, task) for parameter in (*self.towers.weights, *self.towers.biases)]
+        return parts
+
+    def n_own_tasks(self):
+        """The number of tasks of this network's own heads (those of ``add_tasks`` blocks aside)."""
+        column_task = getattr(self, "column_task", None)
+        return self.heads.out_features if column_task is None else int(column_task.max()) + 1
+
+    def add_tasks(self, head_widths):
+        """Append heads (and private layers, as the network's own tasks have) for new tasks.
+
+        They read the shared layers' output and are concatenated after the existing outputs, which
+        are computed as before: the existing tasks' predictions do not change. Returns the new
+        block, whose parameters are all that the new tasks own.
+        """
+        block = SharedTrunkNet(
+            **self._block_settings,
+            n_outputs=sum(head_widths),
+            head_widths=list(head_widths),
+            n_shared_layers=0 if self._block_settings["hidden_layer_sizes"] else None,
+        )
+        self.added.append(block.to(self.heads.weight.device, self.heads.weight.dtype))
+        return block
 
     def sparse_parameters(self):
         """The parameters whose gradients are sparse, for ``SparseAdam``: the sparse first layer's
@@ -218,21 +351,42 @@ class SharedTrunkNet(nn.Module):
             squares = squares + F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
         return squares
 
-    def features(self, X):
-        """The last hidden layer's output (the input of the heads)."""
+    def shared_features(self, X):
+        """The output of the shared layers."""
         if self.sparse_layer is not None:
             values = self.sparse_input_dropout(X.values()) if X.layout == torch.sparse_csr else None
             X = self.sparse_layer(X, values)
         return self.trunk(X)
+
+    def features(self, X):
+        """The last hidden layer's output (the input of the heads): (n_rows, width), or
+        (n_tasks, n_rows, width) with private layers."""
+        shared = self.shared_features(X)
+        return shared if self.towers is None else self.towers(shared)
 
     def pair_forward(self, X, rows, columns):
         """The outputs ``forward(X)[rows, columns]`` of the labelled pairs only: a (n_pairs,) tensor.
 
         The head rows are gathered with a sparse gradient when ``sparse_heads`` is set.
         """
+        if len(self.added):
+            return self.forward(X)[rows, columns]
         hidden = self.features(X)
         weight = F.embedding(columns, self.heads.weight, sparse=self.sparse_heads)
-        return (hidden[rows] * weight).sum(dim=1) + self.heads.bias[columns]
+        hidden = hidden[rows] if self.towers is None else hidden[self.column_task[columns], rows]
+        return (hidden * weight).sum(dim=1) + self.heads.bias[columns]
 
     def forward(self, X):
-        return self.heads(self.features(X))
+        shared = self.shared_features(X)
+        outputs = self._own_outputs(shared)
+        if not len(self.added):
+            return outputs
+        return torch.cat([outputs, *(block._own_outputs(shared) for block in self.added)], dim=1)
+
+    def _own_outputs(self, shared):
+        if self.towers is None:
+            return self.heads(shared)
+        hidden = self.towers(shared)
+        if len(self.column_task) > hidden.shape[0]:  # tasks with several outputs read their tower for each
+            hidden = hidden[self.column_task]
+        return torch.baddbmm(self.heads.bias.view(-1, 1, 1), hidden, self.heads.weight.unsqueeze(2)).squeeze(2).T

@@ -1,0 +1,148 @@
+"""How much tasks share: private towers (n_shared_layers), per-task stopping, and adding tasks later."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator
+
+SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, learning_rate_init=0.01, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _data(n_rows=300, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 5))
+    y = np.column_stack([X[:, 0] > 0, X[:, 1] - X[:, 2] > 0, X[:, 3] > 0.3]).astype(float)
+    y[rng.rand(*y.shape) < 0.3] = np.nan
+    return X, y
+
+
+def test_without_sharing_a_task_does_not_depend_on_the_others_labels():
+    X, y = _data()
+    flipped = y.copy()
+    flipped[:, 1] = 1 - flipped[:, 1]
+    params = dict(SMALL, n_iter_no_change=100)  # a fixed number of epochs: stopping reads every task's loss
+    a = MaskedMultiTaskClassifier(**params, n_shared_layers=0).fit(X, y)
+    b = MaskedMultiTaskClassifier(**params, n_shared_layers=0).fit(X, flipped)
+    np.testing.assert_array_equal(a.predict_proba(X)[0], b.predict_proba(X)[0])
+    np.testing.assert_array_equal(a.predict_proba(X)[2], b.predict_proba(X)[2])
+    shared_a = MaskedMultiTaskClassifier(**params, n_shared_layers=1).fit(X, y)
+    shared_b = MaskedMultiTaskClassifier(**params, n_shared_layers=1).fit(X, flipped)
+    assert not np.array_equal(shared_a.predict_proba(X)[0], shared_b.predict_proba(X)[0])
+
+
+def test_towers_are_private_and_batched_over_tasks():
+    X, y = _data()
+    clf = MaskedMultiTaskClassifier(**SMALL, n_shared_layers=1).fit(X, y)
+    module = clf.net_.module_
+    assert [tuple(w.shape) for w in module.towers.weights] == [(3, 16, 8)]
+    assert all(p.shape[0] != 3 for p in module.shared_parameters())
+    assert clf.score(X, y) > 0.7
+    none_shared = MaskedMultiTaskClassifier(**SMALL, n_shared_layers=0).fit(X, y)
+    assert list(none_shared.net_.module_.shared_parameters()) == []
+
+
+def test_mixed_kinds_and_multiclass_tasks_get_towers_too():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = np.column_stack([np.digitize(X[:, 0], [-0.5, 0.5]), X[:, 1] * 10]).astype(float)
+    est = MaskedMultiTaskEstimator(**SMALL, n_shared_layers=0, task_types=["classification", "regression"]).fit(X, y)
+    assert est.predict_proba(X)[0].shape == (200, 3) and est.predict(X).shape == (200, 2)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_shared_layers": 3}, "n_shared_layers=3 is larger than the number of hidden layers \\(2"),
+        ({"n_shared_layers": -1}, "'n_shared_layers' parameter"),
+        ({"n_shared_layers": 1, "module": lambda n_features, n_outputs: None}, "a custom module decides"),
+    ],
+)
+def test_bad_sharing_settings_are_clear_errors(params, match):
+    X, y = _data(n_rows=50)
+    clf = MaskedMultiTaskClassifier(**{**SMALL, **params})
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+
+
+def test_per_task_stopping_keeps_each_task_at_the_epoch_it_would_stop_at_alone():
+    X, y = _data(n_rows=400)
+    params = dict(
+        SMALL,
+        max_iter=15,
+        n_iter_no_change=100,  # run every epoch; each task then keeps its best one
+        early_stopping=True,
+        validation_fraction=0.25,
+        dropout=0.0,
+        input_dropout=0.0,
+        dtype="float64",
+        n_shared_layers=0,
+    )
+    together = MaskedMultiTaskClassifier(**params, per_task_stopping=True).fit(X, y)
+    assert together.best_epochs_.shape == (3,) and (together.best_epochs_ >= 1).all()
+    curves = np.array([[epoch[f"valid_score_task_{t}"] for epoch in together.history_] for t in range(3)])
+    for task in range(3):
+        alone = MaskedMultiTaskClassifier(**params).fit(X, y[:, [task]])
+        assert alone.history_[:, "valid_score"] == pytest.approx(list(curves[task]), rel=1e-9)
+        np.testing.assert_allclose(together.predict_proba(X)[task], alone.predict_proba(X)[0], rtol=1e-9)
+    without = MaskedMultiTaskClassifier(**params).fit(X, y)
+    assert without.best_epochs_ is None
+
+
+@pytest.mark.parametrize("n_shared_layers", [None, 1])
+def test_added_tasks_learn_and_leave_the_fitted_tasks_predictions_bit_for_bit(n_shared_layers):
+    X, y = _data()
+    frame = pd.DataFrame(y, columns=["a", "b", "c"])
+    clf = MaskedMultiTaskClassifier(**SMALL, n_shared_layers=n_shared_layers).fit(X, frame)
+    before = clf.predict_proba(X)
+    # tasks the shared layers can serve: they read what the fitted tasks read
+    new = pd.DataFrame({"d": (X[:, 0] + X[:, 1] > 0).astype(float), "e": (X[:, 3] < 0.3).astype(float)})
+    clf.add_tasks(X, new)
+    after = clf.predict_proba(X)
+    for old, now in zip(before, after[:3], strict=False):
+        np.testing.assert_array_equal(old, now)
+    assert clf.n_tasks_ == 5 and clf.task_names_.tolist() == ["a", "b", "c", "d", "e"]
+    assert [task.index for task in clf.tasks_] == [0, 1, 2, 3, 4] and len(clf.classes_) == 5
+    assert np.mean(clf.predict(X)[:, 3] == new["d"]) > 0.8
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X)[4], after[4])
+    restored.add_tasks(X, pd.DataFrame({"f": new["d"]}))
+    np.testing.assert_array_equal(restored.predict_proba(X)[4], after[4])
+
+
+def test_a_mixed_estimator_adds_a_regression_task():
+    X, y = _data()
+    est = MaskedMultiTaskEstimator(**SMALL).fit(X, y)
+    est.add_tasks(X, X[:, 0] * 3 + 1, task_types="regression")
+    assert est.tasks_[-1].kind == "regression" and est.predict(X).shape == (len(X), 4)
+
+
+@pytest.mark.parametrize(
+    "y_new, kwargs, match",
+    [
+        (pd.DataFrame({"a": np.ones(300)}), {}, "tasks named \\['a'\\] exist already"),
+        (pd.DataFrame({"z": np.ones(10)}), {}, "inconsistent numbers of samples"),
+        (np.ones(300), {}, "The fitted tasks have names"),
+        (pd.DataFrame({"z": np.r_[np.ones(150), np.zeros(150)]}), {"task_types": "regression"}, "are classification"),
+    ],
+)
+def test_bad_added_tasks_are_clear_errors_and_change_nothing(y_new, kwargs, match):
+    X, y = _data()
+    clf = MaskedMultiTaskClassifier(**SMALL).fit(X, pd.DataFrame(y, columns=["a", "b", "c"]))
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=match):
+        clf.add_tasks(X, y_new, **kwargs)
+    assert clf.n_tasks_ == 3
+    np.testing.assert_array_equal(clf.predict_proba(X)[0], before[0])
