@@ -62,3 +62,15 @@ def test_quick_scale_benchmark_times_the_package_beside_the_reference_loops():
         "densified batches loop",
     }
     assert all(seconds > 0 for seconds in results["sparse_input"].values())
+
+
+def test_quick_sharing_benchmark_times_towers_beside_separate_models():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_sharing
+
+        results = bench_sharing.main(["--quick"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    for row in results.values():
+        assert row["towers_s"] > 0 and row["separate_s"] > 0 and all(0.5 <= auc <= 1 for auc in row["auc"])
