@@ -444,6 +444,13 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self.validation_scores_ = self.best_validation_score_ = None
         checkpoint = dict(self.net_.callbacks_).get("task_checkpoint")
         self.best_epochs_ = checkpoint.best_epochs_.copy() if checkpoint is not None and monitor.load_best else None
+        if checkpoint is not None and not monitor.load_best:
+            warnings.warn(
+                f"{type(self).__name__}: per_task_stopping has no effect without a validation split; set "
+                "early_stopping=True (early_stopping='auto' held none out for this data).",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def add_tasks(self, X, y, *, sample_weight=None, task_types=None):
         """Append new tasks and train only what they own, on the frozen shared layers.
@@ -452,8 +459,12 @@ class _BaseMaskedMultiTask(BaseEstimator):
         ``n_shared_layers``) on the output of the shared layers, trained for up to ``max_iter``
         epochs (with early stopping as ``fit`` would decide) on their labels; nothing the fitted
         tasks use changes, so their predictions stay exactly the same. ``tasks_``, ``n_tasks_``,
-        ``task_names_`` and ``classes_`` grow; ``history_`` records the new epochs. This is the
-        fine-tuning step of transfer learning, kept in the estimator. The optimizer starts afresh
+        ``task_names_`` and ``classes_`` grow (and ``best_epochs_``, with per-task stopping).
+        ``history_`` records the new epochs after the fitted ones, so ``n_iter_`` counts both, and
+        ``validation_scores_`` and ``best_validation_score_`` describe the new tasks' training
+        (in its epochs, the fitted tasks have no validation labels). This is the fine-tuning step
+        of transfer learning, kept in the estimator; it is not the same fit as training the new
+        tasks alone (other shared layers, another validation split). The optimizer starts afresh
         for later ``fit`` calls with ``warm_start``.
 
         Parameters
@@ -461,9 +472,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows labelled for the new tasks (the same features as in ``fit``).
         y : array-like of shape (n_samples,) or (n_samples, n_new_tasks)
-            Labels of the new tasks only, missing ones marked as in ``fit``. A DataFrame names the
-            new tasks, which must not reuse fitted names; a model fitted without task names takes
-            new tasks without names.
+            Labels of the new tasks only, missing ones marked as in ``fit``. A DataFrame (or a
+            named Series, for one task) names the new tasks, which must not reuse fitted names; a
+            model fitted without task names takes new tasks without names.
         sample_weight : array-like of shape (n_samples,) or (n_samples, n_new_tasks), default=None
         task_types : None, str, list or dict, default=None
             The kind of each new task, as the ``task_types`` parameter of
@@ -489,6 +500,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
             )
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
         y2d, _, names = as_2d_targets(y)
+        if names is None and getattr(y, "name", None) is not None and y2d.shape[1] == 1:
+            names = np.asarray([str(y.name)], dtype=object)  # a named Series: one named task
         check_consistent_length(X, y2d)
         old_names = getattr(self, "task_names_", None)
         if (names is None) != (old_names is None):
@@ -566,6 +579,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self._validation_split = RandomSplit(self.validation_fraction, seed=int(self._rng.randint(2**31 - 1)))
         self._configure_stopping(validate=self._uses_early_stopping(observed.sum(axis=0)))
         n_epochs_before = len(net.history)
+        old_best_epochs = getattr(self, "best_epochs_", None)
         try:
             self._attach_generator(torch.Generator(device=device).manual_seed(seed))
             net.partial_fit(dataset, None, epochs=self.max_iter)
@@ -575,6 +589,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         net.initialize_optimizer()
         module.train(False)
         self._record_training(n_epochs_before)
+        if self.best_epochs_ is not None and old_best_epochs is not None:
+            self.best_epochs_[:n_old] = old_best_epochs  # the fitted tasks keep their epochs
 
     def _attach_generator(self, generator):
         """Hand a private generator to the modules that draw random numbers while training (None

@@ -157,3 +157,16 @@ def test_thousands_of_tasks_with_one_label_per_row_train_their_heads_sparsely():
         clf.partial_fit(X[:100], other)
     after = module.heads.weight.detach()
     assert not torch.equal(after[0], before[0]) and torch.equal(after[1:], before[1:])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_sparse_x_and_sparse_y_train_on_gpu_like_on_cpu():
+    X, y = _problem(n_rows=300)
+    X_sparse = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    params = dict(SMALL, early_stopping=True, sampling="task_balanced")
+    cpu = MaskedMultiTaskClassifier(**params).fit(X_sparse, _as_sparse(y))
+    gpu = MaskedMultiTaskClassifier(**params, device="cuda").fit(X_sparse, _as_sparse(y))
+    assert gpu.net_.module_.sparse_layer.bag.weight.is_cuda
+    for a, b in zip(cpu.predict_proba(X_sparse), gpu.predict_proba(X_sparse), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)

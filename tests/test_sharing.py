@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator
@@ -146,3 +147,34 @@ def test_bad_added_tasks_are_clear_errors_and_change_nothing(y_new, kwargs, matc
         clf.add_tasks(X, y_new, **kwargs)
     assert clf.n_tasks_ == 3
     np.testing.assert_array_equal(clf.predict_proba(X)[0], before[0])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_towers_per_task_stopping_and_added_tasks_on_gpu():
+    X, y = _data()
+    params = dict(SMALL, n_shared_layers=1, early_stopping=True, per_task_stopping=True, device="cuda")
+    clf = MaskedMultiTaskClassifier(**params).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.add_tasks(X, (X[:, 0] > 0).astype(float))
+    np.testing.assert_array_equal(clf.predict_proba(X)[0], before[0])
+    assert clf.net_.module_.towers.weights[0].is_cuda and clf.best_epochs_ is not None
+
+
+def test_added_tasks_keep_the_fitted_tasks_best_epochs_and_take_a_named_series():
+    X, y = _data()
+    frame = pd.DataFrame(y, columns=["a", "b", "c"])
+    params = dict(SMALL, early_stopping=True, per_task_stopping=True)
+    clf = MaskedMultiTaskClassifier(**params).fit(X, frame[["a", "b"]])
+    fitted = clf.best_epochs_.copy()
+    clf.add_tasks(X, frame["c"])
+    assert clf.task_names_.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(clf.best_epochs_[:2], fitted)
+    assert clf.best_epochs_[2] >= 1
+
+
+def test_per_task_stopping_without_a_validation_split_says_it_does_nothing():
+    X, y = _data(n_rows=100)
+    with pytest.warns(UserWarning, match="per_task_stopping has no effect without a validation split"):
+        clf = MaskedMultiTaskClassifier(**SMALL, per_task_stopping=True, early_stopping=False).fit(X, y)
+    assert clf.best_epochs_ is None
