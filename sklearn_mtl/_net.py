@@ -26,17 +26,19 @@ def csr_rows(X, rows, sparse, device):
     if not sparse:
         return torch.from_numpy(part.toarray()).to(device)
     with warnings.catch_warnings():
-        # torch says once per process that its sparse CSR tensors are "in beta"; the layer uses
-        # only their indices and values, which are stable
+        # torch says once per process that its sparse CSR tensors are "in beta", and (some versions,
+        # when one is copied to a GPU) that their invariant checks are off; the layer uses only
+        # their indices and values, and a scipy CSR matrix is a valid one
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly", category=UserWarning)
         batch = torch.sparse_csr_tensor(
             torch.from_numpy(part.indptr.astype(np.int64)),
             torch.from_numpy(part.indices.astype(np.int64)),
             torch.from_numpy(part.data),
             size=part.shape,
-            check_invariants=False,  # a scipy CSR matrix is a valid one
+            check_invariants=False,
         )
-    return batch.to(device)
+        return batch.to(device)
 
 
 def take_inputs(X, indices, sparse_batches):
@@ -379,7 +381,8 @@ class BatchIterator:
         if probabilities is None:
             order = torch.randperm(n_samples, generator=self.generator)
         else:
-            order = torch.multinomial(probabilities, n_samples, replacement=True, generator=self.generator)
+            # the generator is a CPU one (seeded alike on every device): draw on the CPU
+            order = torch.multinomial(probabilities.cpu(), n_samples, replacement=True, generator=self.generator)
         device = self.dataset.device
         if order.device != device:
             order = order.to(device)
