@@ -1,0 +1,110 @@
+"""Task affinity by lookahead, grouping tasks by it, and its Display."""
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
+from sklearn_mtl.inspection import TaskAffinity, TaskAffinityDisplay, group_tasks, task_affinity
+
+matplotlib.use("Agg")
+SMALL = dict(hidden_layer_sizes=(32,), max_iter=8, random_state=0)
+TRUE_GROUPS = [[0, 2, 4], [1, 3, 5]]
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _two_groups(n_rows=800, seed=0):
+    """Six tasks in two hidden groups, interleaved: tasks 0, 2, 4 read one direction of X, 1, 3, 5 another."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 20))
+    directions = rng.normal(size=(2, 20))
+    columns = [np.tanh(X @ (directions[task % 2] + 0.3 * rng.normal(size=20))) for task in range(6)]
+    y = np.column_stack(columns) + 0.1 * rng.normal(size=(n_rows, 6))
+    y[rng.rand(n_rows, 6) < 0.3] = np.nan
+    return X, y
+
+
+def _within_and_between(affinity):
+    same = np.equal.outer(np.arange(6) % 2, np.arange(6) % 2) & ~np.eye(6, dtype=bool)
+    other = ~np.equal.outer(np.arange(6) % 2, np.arange(6) % 2)
+    return affinity[same].mean(), affinity[other].mean()
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification", "mixed"])
+def test_affinity_finds_the_hidden_groups(kind):
+    X, y = _two_groups()
+    if kind == "regression":
+        estimator = MaskedMultiTaskRegressor(**SMALL)
+    elif kind == "classification":
+        y = np.where(np.isnan(y), np.nan, (y > 0).astype(float))
+        estimator = MaskedMultiTaskClassifier(**SMALL)
+    else:  # tasks 0 and 1 become classification tasks, one in each group
+        y[:, :2] = np.where(np.isnan(y[:, :2]), np.nan, (y[:, :2] > 0).astype(float))
+        estimator = MaskedMultiTaskEstimator(**SMALL, task_types=["classification"] * 2 + ["regression"] * 4)
+    affinity = task_affinity(estimator, X, y, every=2)
+    within, between = _within_and_between(affinity)
+    assert within > between and within > 0
+    assert group_tasks(affinity, 2) == TRUE_GROUPS
+
+
+def test_a_pair_that_never_shares_a_batch_has_no_affinity():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = np.full((60, 3), np.nan)
+    y[:30, 0] = X[:30, 0]
+    y[30:, 1] = X[30:, 1]
+    y[:, 2] = X[:, 2]
+    callback = TaskAffinity()
+    params = dict(SMALL, max_iter=2, batch_size=1, callbacks=[("affinity", callback)])
+    fitted = dict(MaskedMultiTaskRegressor(**params).fit(X, y).net_.callbacks_)["affinity"]
+    assert np.isnan(fitted.affinity_[0, 1]) and np.isnan(fitted.affinity_[1, 0])
+    assert fitted.n_steps_[0, 2] == 60 and fitted.n_steps_[2, 2] == 120 and np.isfinite(fitted.affinity_[0, 2])
+
+
+def test_without_shared_layers_there_is_no_affinity():
+    X, y = _two_groups(n_rows=200)
+    estimator = MaskedMultiTaskRegressor(**{**SMALL, "hidden_layer_sizes": (8, 8)}, n_shared_layers=0)
+    assert np.isnan(task_affinity(estimator, X, y, every=4)).all()
+
+
+def test_group_tasks_heuristic_recovers_planted_groups_beyond_exact_search():
+    rng = np.random.RandomState(0)
+    labels = np.arange(14) % 3
+    affinity = np.where(np.equal.outer(labels, labels), 1.0, -0.5) + 0.2 * rng.normal(size=(14, 14))
+    groups = group_tasks(affinity, 3, max_exact=1000)
+    assert groups == [list(range(0, 14, 3)), list(range(1, 14, 3)), list(range(2, 14, 3))]
+    assert group_tasks(affinity[:6, :6], 2) == group_tasks(affinity[:6, :6], 2, max_exact=0)
+
+
+@pytest.mark.parametrize(
+    "affinity, n_groups, match",
+    [
+        (np.zeros((3, 2)), 2, "square"),
+        (np.zeros((3, 3)), 4, "n_groups must be between 1 and the number of tasks \\(3\\)"),
+        (np.zeros((3, 3)), 0, "n_groups must be between 1"),
+    ],
+)
+def test_group_tasks_rejects_bad_input(affinity, n_groups, match):
+    with pytest.raises(ValueError, match=match):
+        group_tasks(affinity, n_groups)
+
+
+def test_display_draws_the_heatmap_with_task_names_in_group_order():
+    X, y = _two_groups(n_rows=400)
+    frame = pd.DataFrame(y, columns=[f"t{task}" for task in range(6)])
+    display = TaskAffinityDisplay.from_estimator(MaskedMultiTaskRegressor(**SMALL), X, frame, n_groups=2, every=4)
+    assert display.groups == TRUE_GROUPS
+    assert [label.get_text() for label in display.ax_.get_xticklabels()] == ["t0", "t2", "t4", "t1", "t3", "t5"]
+    assert display.figure_ is display.ax_.figure and display.im_.get_array().shape == (6, 6)
+    with pytest.raises(ValueError, match="task_names has 2 names but the affinity has 6 tasks"):
+        TaskAffinityDisplay(display.affinity, task_names=["a", "b"]).plot()
