@@ -15,8 +15,8 @@ class TaskAffinity(Callback):
     """A skorch callback that measures inter-task affinity during training, by lookahead.
 
     Every ``every``-th training step, before the step, for each task ``i`` labelled in the batch:
-    take a gradient step of size ``lookahead_lr`` on the shared parameters using task ``i``'s
-    loss alone, and see how the loss of every task ``j`` labelled in the batch changes:
+    take the step the optimizer would take on the shared parameters with task ``i``'s loss alone,
+    and see how the loss of every task ``j`` labelled in the batch changes:
 
     .. math:: Z_{i \\to j} = 1 - \\frac{L_j(\\theta_s - \\eta \\nabla_{\\theta_s} L_i, \\theta_j)}
               {L_j(\\theta_s, \\theta_j)}
@@ -26,12 +26,19 @@ class TaskAffinity(Callback):
     labels; NaN for a pair that never shared a batch. Losses are the masked, normalized task
     losses of the estimator, computed without dropout.
 
+    The step :math:`\\eta \\nabla L_i` is Adam's: each parameter's gradient divided by the square
+    root of the optimizer's running mean of squared gradients (its bias-corrected ``exp_avg_sq``),
+    times the learning rate, without momentum; a plain gradient step for an optimizer without
+    that state. Steps before the optimizer has any state are not measured. Adam's scaling makes
+    the step as large as a training step, whatever the loss's scale (a plain gradient step of
+    Adam's learning rate barely moves the losses).
+
     Parameters
     ----------
     every : int, default=1
         Measure every ``every``-th training step.
     lookahead_lr : float or None, default=None
-        Step size of the lookahead; None takes the optimizer's learning rate.
+        Learning rate of the lookahead step; None takes the optimizer's.
 
     Attributes
     ----------
@@ -66,6 +73,9 @@ class TaskAffinity(Callback):
         shared = [parameters[name] for name in names]
         X, targets = batch
         lr = self.lookahead_lr if self.lookahead_lr is not None else net.optimizer_.param_groups[0]["lr"]
+        scales = self._adam_scales(net, shared)
+        if scales is None:
+            return
         was_training = module.training
         module.train(False)
         try:
@@ -75,7 +85,8 @@ class TaskAffinity(Callback):
             for i in tasks:
                 gradients = torch.autograd.grad(losses[i], shared, retain_graph=True, allow_unused=True)
                 stepped = {
-                    name: p if g is None else p - lr * g for name, p, g in zip(names, shared, gradients, strict=True)
+                    name: p if g is None else p - lr * _dense(g) / scale
+                    for name, p, g, scale in zip(names, shared, gradients, scales, strict=True)
                 }
                 with torch.no_grad():
                     after, _ = net.criterion_.task_losses(functional_call(module, stepped, (X,)), targets)
@@ -84,6 +95,31 @@ class TaskAffinity(Callback):
                 self.n_steps_[i, tasks] += 1
         finally:
             module.train(was_training)
+
+    @staticmethod
+    def _adam_scales(net, parameters):
+        """Per parameter, what Adam divides a gradient by (1 without Adam's state); None before the
+        optimizer has taken a step."""
+        states = {}
+        for name in net._optimizers:
+            optimizer = getattr(net, name + "_")
+            beta2 = optimizer.param_groups[0].get("betas", (0.9, 0.999))[1]
+            eps = optimizer.param_groups[0].get("eps", 1e-8)
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    states[id(p)] = (optimizer.state.get(p, {}), beta2, eps)
+        scales = []
+        for p in parameters:
+            state, beta2, eps = states.get(id(p), ({}, 0.999, 1e-8))
+            if "exp_avg_sq" not in state:
+                if any("exp_avg_sq" in states[key][0] for key in states):
+                    return None  # Adam, before its first step
+                scales.append(1.0)
+                continue
+            step = float(state["step"])
+            squares = _dense(state["exp_avg_sq"]) / (1 - beta2**step)
+            scales.append(squares.sqrt() + eps)
+        return scales
 
     @staticmethod
     def _present(targets, n_tasks):
@@ -95,6 +131,10 @@ class TaskAffinity(Callback):
         with np.errstate(invalid="ignore", divide="ignore"):
             self.affinity_ = np.where(self.n_steps_ > 0, self.sums_ / np.maximum(self.n_steps_, 1), np.nan)
         self.sums_ = None
+
+
+def _dense(tensor):
+    return tensor.to_dense() if tensor.is_sparse else tensor
 
 
 def task_affinity(estimator, X, y, *, sample_weight=None, every=1, lookahead_lr=None):
@@ -114,7 +154,8 @@ def task_affinity(estimator, X, y, *, sample_weight=None, every=1, lookahead_lr=
         one forward pass per task labelled in its batch (on top of the step itself), so
         ``every=10`` keeps the cost near that of a plain fit.
     lookahead_lr : float or None, default=None
-        Step size of the lookahead; None takes the estimator's ``learning_rate_init``.
+        Learning rate of the lookahead step (taken as Adam would, see :class:`TaskAffinity`);
+        None takes the estimator's ``learning_rate_init``.
 
     Returns
     -------
