@@ -106,5 +106,8 @@ def test_display_draws_the_heatmap_with_task_names_in_group_order():
     assert display.groups == TRUE_GROUPS
     assert [label.get_text() for label in display.ax_.get_xticklabels()] == ["t0", "t2", "t4", "t1", "t3", "t5"]
     assert display.figure_ is display.ax_.figure and display.im_.get_array().shape == (6, 6)
+    names = list("abcdef")
+    named = TaskAffinityDisplay.from_estimator(MaskedMultiTaskRegressor(**SMALL), X, y, task_names=names, every=4)
+    assert [label.get_text() for label in named.ax_.get_yticklabels()] == names
     with pytest.raises(ValueError, match="task_names has 2 names but the affinity has 6 tasks"):
         TaskAffinityDisplay(display.affinity, task_names=["a", "b"]).plot()

@@ -116,7 +116,18 @@ class TaskAffinityDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y, *, n_groups=None, every=1, lookahead_lr=None, ax=None, cmap="RdBu", colorbar=True
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        task_names=None,
+        n_groups=None,
+        every=1,
+        lookahead_lr=None,
+        ax=None,
+        cmap="RdBu",
+        colorbar=True,
     ):
         """Measure the affinity while training a clone of ``estimator`` on (X, y), then plot it.
 
@@ -126,6 +137,8 @@ class TaskAffinityDisplay:
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples, n_tasks)
             A DataFrame's columns name the tasks.
+        task_names : list of str, default=None
+            Names of the tasks; None takes a DataFrame y's columns, else the tasks' indices.
         n_groups : int, default=None
         every, lookahead_lr
             As for :func:`~sklearn_mtl.inspection.task_affinity`.
@@ -138,7 +151,8 @@ class TaskAffinityDisplay:
         display : TaskAffinityDisplay
         """
         affinity = task_affinity(estimator, X, y, every=every, lookahead_lr=lookahead_lr)
-        task_names = list(y.columns) if hasattr(y, "columns") else None
+        if task_names is None and hasattr(y, "columns"):
+            task_names = list(y.columns)
         return cls.from_affinity(
             affinity, task_names=task_names, n_groups=n_groups, ax=ax, cmap=cmap, colorbar=colorbar
         )
