@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._labels import CompactLabels
+from ._labels import CompactLabels, labels_from_long
 from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, OutputLayout
 from ._net import (
     BatchIterator,
@@ -167,7 +167,7 @@ def _stored_labels(y, missing_label):
             "This network trains its heads from labelled pairs (it was fitted on a sparse y): continue with "
             "numeric labels."
         ) from None
-    return sp.csr_matrix((values, (rows, tasks)), shape=y2d.shape)
+    return labels_from_long(rows, tasks, values, shape=y2d.shape)
 
 
 def _compact_task_balanced_probabilities(labels):
@@ -352,10 +352,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         else:
             y2d, was_1d, task_names = as_2d_targets(y)
             check_consistent_length(X, y2d)
-            observed = ~missing_mask(y2d, self.missing_label)
-            row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
-            # a label of weight 0 is a missing label: it neither trains nor defines a class or a scale
-            observed = count_weights > 0
+            row_weights, count_weights, observed = self._label_weights(X, y2d, sample_weight)
             task_labels = dense_task_labels(y2d, observed, row_weights, task_names)
             labels_per_task = observed.sum(axis=0)
 
@@ -513,9 +510,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             taken = sorted(set(map(str, names)) & set(map(str, old_names)))
             if taken:
                 raise ValueError(f"add_tasks: tasks named {taken} exist already; give the new tasks other names.")
-        observed = ~missing_mask(y2d, self.missing_label)
-        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, observed)
-        observed = count_weights > 0
+        row_weights, count_weights, observed = self._label_weights(X, y2d, sample_weight)
         new_tasks = describe_tasks(
             dense_task_labels(y2d, observed, row_weights, names),
             task_types=self._task_kind if self._task_kind is not None else task_types,
@@ -684,11 +679,22 @@ class _BaseMaskedMultiTask(BaseEstimator):
         shared layers' gradients as dense tensors (PCGrad, GradNorm). A fitted network keeps its kind."""
         if continue_training:
             return bool(getattr(self.net_.module_, "sparse_parameters", list)())
-        weighting = self.task_weighting
-        weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
         has_layers = len(_check_hidden_layer_sizes(self.hidden_layer_sizes)) > 0
         first_shared = self.n_shared_layers is None or self.n_shared_layers >= 1
-        return sp.issparse(X) and self.module is None and has_layers and first_shared and not weighting.uses_gradients
+        default_module = self.module is None and has_layers and first_shared
+        return sp.issparse(X) and default_module and not self._weighting_uses_gradients()
+
+    def _weighting_uses_gradients(self):
+        """Whether ``task_weighting`` works on the shared layers' gradients (PCGrad, GradNorm), which
+        must then be dense."""
+        weighting = self.task_weighting
+        return (TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting).uses_gradients
+
+    def _label_weights(self, X, y2d, sample_weight):
+        """``(row_weights, count_weights, observed)`` of a dense y: a label of weight 0 is a missing
+        label (it neither trains nor defines a class or a scale)."""
+        row_weights, count_weights = _check_fit_sample_weight(sample_weight, X, ~missing_mask(y2d, self.missing_label))
+        return row_weights, count_weights, count_weights > 0
 
     def _compact_labels(self, X, y, sample_weight):
         """A sparse y's labels in compact form, with each label's weight (``weights``, all > 0) and the
@@ -771,10 +777,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
     def _can_train_heads_sparsely(self):
         """Whether the default module can give its heads sparse gradients (``sparse_heads``): every head
         has one output and the task weighting does not need the shared layers' gradients per task."""
-        weighting = self.task_weighting
-        weighting = TASK_WEIGHTINGS[weighting] if isinstance(weighting, str) else weighting
         one_output = all(task.head_width == 1 for task in self.tasks_)
-        return self.module is None and one_output and not weighting.uses_gradients
+        return self.module is None and one_output and not self._weighting_uses_gradients()
 
     def _build_net(self, task_weights, batch_size, device, sparse_input, sparse_heads=False):
         layout = OutputLayout.from_tasks(self.tasks_)
@@ -918,15 +922,15 @@ class _BaseMaskedMultiTask(BaseEstimator):
         module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
         device = next(module.parameters()).device
         sparse_batches = bool(getattr(module, "sparse_parameters", list)())
-        if sparse_batches and not sp.issparse(X):
-            X = sp.csr_matrix(X)
+        if sparse_batches or sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=np.float64)  # once, not per chunk
         outputs = []
         with torch.inference_mode():
             chunk = max(1, min(_PREDICT_CHUNK, _PREDICT_OUTPUTS // self.net_.criterion_.layout.n_outputs))
             for start in range(0, X.shape[0], chunk):
                 rows = slice(start, start + chunk)
                 if sp.issparse(X):
-                    inputs = csr_rows(sp.csr_matrix(X, dtype=np.float64), rows, sparse_batches, device)
+                    inputs = csr_rows(X, rows, sparse_batches, device)
                 else:
                     inputs = torch.as_tensor(np.require(X[rows], np.float64, ["C", "W"]), device=device)
                 outputs.append(module(inputs).cpu())

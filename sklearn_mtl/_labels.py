@@ -12,7 +12,14 @@ import scipy.sparse as sp
 
 from ._targets import task_label
 
-__all__ = ["CompactLabels", "labels_from_long"]
+__all__ = ["CompactLabels", "labels_from_long", "positions_by_task"]
+
+
+def positions_by_task(tasks, n_tasks):
+    """The positions of each task's labels, from the task of each label: a list of ``n_tasks`` arrays."""
+    order = np.argsort(tasks, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(tasks, minlength=n_tasks))])
+    return [order[bounds[t] : bounds[t + 1]] for t in range(n_tasks)]
 
 
 def _index_array(values, name):
@@ -87,9 +94,7 @@ class CompactLabels:
 
     def by_task(self):
         """The positions of each task's labels: a list of ``n_tasks`` index arrays."""
-        order = np.argsort(self.tasks, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(self.tasks, minlength=self.shape[1]))])
-        return [order[bounds[t] : bounds[t + 1]] for t in range(self.shape[1])]
+        return positions_by_task(self.tasks, self.shape[1])
 
     def to_dense(self):
         """A float64 (n_samples, n_tasks) array with NaN where no label is stored."""

@@ -13,6 +13,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
+from ._labels import positions_by_task
 from ._losses import compact_task_denominators, task_denominators
 from ._tasks import split_outputs, validation_scores
 
@@ -305,11 +306,8 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
             parts, rows = [outputs[:, None]] * len(tasks), np.arange(len(outputs))
         else:
             parts = split_outputs(tasks, outputs)
-        order = np.argsort(label_tasks, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(label_tasks, minlength=len(tasks)))])
         scores = np.full(len(tasks), np.nan)
-        for task in tasks:
-            mine = order[bounds[task.index] : bounds[task.index + 1]]
+        for task, mine in zip(tasks, positions_by_task(label_tasks, len(tasks)), strict=True):
             if len(mine):
                 scores[task.index] = task.validation_score(parts[task.index][rows[mine]], values[mine], weights[mine])
         return scores
