@@ -20,6 +20,7 @@ from ._losses import LOSS_NORMALIZATIONS, MaskedMultiTaskLoss, OutputLayout
 from ._net import (
     BatchIterator,
     CompactMaskedDataset,
+    CosineLearningRate,
     MaskedDataset,
     MaskedNet,
     RandomSplit,
@@ -28,6 +29,7 @@ from ._net import (
     TaskLossLogger,
     ValidationScore,
     csr_rows,
+    takes_sparse_batches,
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import as_2d_targets, missing_mask
@@ -62,6 +64,14 @@ _MAX_TASKS_IN_HISTORY = 1000
 # median task (3000 labels per task at the default validation_fraction of 0.1); on smaller data the
 # noise of a small split's best epoch cost more than stopping saved (sider, mixed5, physchem3)
 _AUTO_EARLY_STOPPING_MIN_LABELS = 300
+# ... and for the median classification task this many labels of its rarest class (with a few
+# dozen positives per task, a split's per-task ROC-AUC jumps by 0.1 between epochs)
+_AUTO_EARLY_STOPPING_MIN_RARE = 50
+# max_iter="auto": about this many optimizer steps (27 epochs of Tox21, 30 of physchem3, 37 of
+# sider at batch_size="auto"), in at least and at most these many epochs. With the cosine schedule
+# a fit of this length matched or beat 200 epochs with early stopping on the validation splits
+_AUTO_STEPS = 1500
+_AUTO_EPOCHS = (5, 200)
 # alpha="auto" is this L2 coefficient on the mean batch loss (alpha = _AUTO_L2 * batch_size in
 # MLPClassifier's meaning, without sample weights)
 _AUTO_L2 = 3e-3
@@ -72,10 +82,33 @@ _WIDE_INPUT = 100
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
 
 
+# The first layer reads the non-zeros of X only (SparseInputLinear) for sparse X, and for dense X of
+# at least _WIDE_INPUT columns with at most this fraction of non-zeros. Forward and backward of
+# Tox21's first layer (1.5% non-zero) took 0.12 s per epoch this way, 0.75 s as nn.Linear; the two
+# cost alike near 15% non-zero (benchmarks/bench_fit_overhead.py --first-layer)
+_SPARSE_INPUT_MAX_DENSITY = 0.1
+# ... and its weight gets a sparse gradient and SparseAdam (lazy L2 on the rows a batch uses) from
+# this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
+_SPARSE_GRADIENT_MIN_FEATURES = 10_000
+
 # With a sparse y and at least this many tasks (each head with one output), the heads' weight gets
 # a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below it,
 # the heads keep Adam, and a sparse y fits the model of the same labels given dense
 _SPARSE_HEADS_MIN_TASKS = 1000
+
+
+def _epoch_budget(max_iter, n_rows, batch_size):
+    """max_iter="auto": enough epochs for about ``_AUTO_STEPS`` optimizer steps, within
+    ``_AUTO_EPOCHS`` (fewer epochs for more rows: each epoch takes more steps)."""
+    if max_iter != "auto":
+        return max_iter
+    steps_per_epoch = -(-n_rows // batch_size)
+    return int(np.clip(-(-_AUTO_STEPS // steps_per_epoch), *_AUTO_EPOCHS))
+
+
+def _density(X):
+    """The fraction of non-zero entries of a dense X."""
+    return np.count_nonzero(X) / max(X.size, 1)
 
 
 def _auto_batch_size(n_samples):
@@ -90,6 +123,16 @@ def _auto_dropout(name, value, n_features, tasks):
         return value
     all_classification = all(task.kind == "classification" for task in tasks)
     return _WIDE_DROPOUTS[name] if all_classification and n_features >= _WIDE_INPUT else 0.0
+
+
+def _auto_head_dropout(dropout, n_features, tasks):
+    """``(head_dropout, head_dropout_tasks)`` of the module: with ``dropout="auto"``, a mixed model on a
+    wide input puts the classifier's dropout in front of its classification heads only (its
+    shared layers get none, which its regression tasks need)."""
+    kinds = {task.kind for task in tasks}
+    if dropout != "auto" or kinds != {"classification", "regression"} or n_features < _WIDE_INPUT:
+        return 0.0, None
+    return _WIDE_DROPOUTS["dropout"], [task.kind == "classification" for task in tasks]
 
 
 def _check_device(device):
@@ -214,7 +257,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         "alpha": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"cosine", "constant"})],
+        "max_iter": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "scoring": [StrOptions({"auto", "loss"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -247,8 +291,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
         activation="relu",
         alpha="auto",
         batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
+        learning_rate_init=2e-3,
+        learning_rate_schedule="cosine",
+        max_iter="auto",
         early_stopping="auto",
         scoring="auto",
         validation_fraction=0.1,
@@ -278,6 +323,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate_schedule = learning_rate_schedule
         self.max_iter = max_iter
         self.early_stopping = early_stopping
         self.scoring = scoring
@@ -348,13 +394,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
             labels = self._compact_labels(X, y, sample_weight)
             y2d, was_1d, task_names = labels, False, None
             task_labels = [(labels.values[positions], labels.weights[positions]) for positions in labels.by_task_]
-            labels_per_task = np.array([len(positions) for positions in labels.by_task_])
         else:
             y2d, was_1d, task_names = as_2d_targets(y)
             check_consistent_length(X, y2d)
             row_weights, count_weights, observed = self._label_weights(X, y2d, sample_weight)
             task_labels = dense_task_labels(y2d, observed, row_weights, task_names)
-            labels_per_task = observed.sum(axis=0)
 
         if continue_training:
             self._check_n_tasks(y2d, "continuing training needs the same tasks")
@@ -397,16 +441,21 @@ class _BaseMaskedMultiTask(BaseEstimator):
                     sparse_heads = (
                         sp.issparse(y) and self.n_tasks_ >= _SPARSE_HEADS_MIN_TASKS and self._can_train_heads_sparsely()
                     )
-                    self.net_ = self._build_net(task_weights, batch_size, device, sparse_batches, sparse_heads)
+                    self.net_ = self._build_net(
+                        task_weights, batch_size, device, sparse_batches, len(dataset), sparse_heads
+                    )
                     self._initialize_net()
                 # in place: the optimizer keeps the same parameter objects
                 self.net_.module_.to(getattr(torch, self.dtype))
                 self._check_module_output(dataset)
             self.net_.iterator_train__seed = seed
-            self._configure_stopping(validate=not incremental and self._uses_early_stopping(labels_per_task))
+            validate = not incremental and self._uses_early_stopping(task_labels, self.tasks_)
+            self._configure_stopping(validate=validate)
             self._attach_generator(torch.Generator(device=device).manual_seed(seed))
+            n_epochs = 1 if incremental else _epoch_budget(self.max_iter, len(dataset), batch_size)
+            self._schedule_learning_rate(None if incremental else n_epochs)
             with _seeded_torch(seed, device) if self.module is not None else nullcontext():
-                self.net_.partial_fit(dataset, None, epochs=1 if incremental else self.max_iter)
+                self.net_.partial_fit(dataset, None, epochs=n_epochs)
         except Exception:
             if not continue_training:
                 self._forget_fit()  # a failed fit leaves no half-trained model behind
@@ -417,9 +466,10 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self.net_.module_.train(False)
         self._record_training(n_epochs_before)
         ran = self.n_iter_ - n_epochs_before
-        if not incremental and ran >= self.max_iter:
+        # the cosine schedule ends at its last epoch by design: that is not a failure to converge
+        if not incremental and ran >= n_epochs and self.learning_rate_schedule == "constant":
             warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                f"{type(self).__name__}: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet. Raise max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=4,  # the caller of fit (through _fit and scikit-learn's _fit_context)
@@ -511,8 +561,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
             if taken:
                 raise ValueError(f"add_tasks: tasks named {taken} exist already; give the new tasks other names.")
         row_weights, count_weights, observed = self._label_weights(X, y2d, sample_weight)
+        new_task_labels = dense_task_labels(y2d, observed, row_weights, names)
         new_tasks = describe_tasks(
-            dense_task_labels(y2d, observed, row_weights, names),
+            new_task_labels,
             task_types=self._task_kind if self._task_kind is not None else task_types,
             task_names=names,
             fixed_kind=self._task_kind is not None,
@@ -524,12 +575,12 @@ class _BaseMaskedMultiTask(BaseEstimator):
         # train a copy: a failure leaves this estimator as it was
         candidate = copy.deepcopy(self)
         candidate.net_.estimator_ = candidate
-        candidate._train_added_tasks(X, new_tasks, encoded, multipliers, count_weights, row_weights, observed)
+        candidate._train_added_tasks(X, new_tasks, new_task_labels, encoded, multipliers, count_weights, row_weights)
         self.__dict__.update(candidate.__dict__)
         self.net_.estimator_ = self
         return self
 
-    def _train_added_tasks(self, X, new_tasks, encoded, multipliers, count_weights, row_weights, observed):
+    def _train_added_tasks(self, X, new_tasks, new_task_labels, encoded, multipliers, count_weights, row_weights):
         n_old = self.n_tasks_
         for offset, task in enumerate(new_tasks):
             task.index = n_old + offset
@@ -572,12 +623,14 @@ class _BaseMaskedMultiTask(BaseEstimator):
             self._sparse_batches(X, continue_training=True),
         )
         self._validation_split = RandomSplit(self.validation_fraction, seed=int(self._rng.randint(2**31 - 1)))
-        self._configure_stopping(validate=self._uses_early_stopping(observed.sum(axis=0)))
+        self._configure_stopping(validate=self._uses_early_stopping(new_task_labels, new_tasks))
         n_epochs_before = len(net.history)
         old_best_epochs = getattr(self, "best_epochs_", None)
         try:
             self._attach_generator(torch.Generator(device=device).manual_seed(seed))
-            net.partial_fit(dataset, None, epochs=self.max_iter)
+            n_epochs = _epoch_budget(self.max_iter, len(dataset), net.batch_size)
+            self._schedule_learning_rate(n_epochs)
+            net.partial_fit(dataset, None, epochs=n_epochs)
         finally:
             self._attach_generator(None)
             module.requires_grad_(True)
@@ -586,6 +639,11 @@ class _BaseMaskedMultiTask(BaseEstimator):
         self._record_training(n_epochs_before)
         if self.best_epochs_ is not None and old_best_epochs is not None:
             self.best_epochs_[:n_old] = old_best_epochs  # the fitted tasks keep their epochs
+
+    def _schedule_learning_rate(self, n_epochs):
+        """Set the cycle of the learning-rate schedule for the next ``n_epochs`` epochs (None: constant)."""
+        cosine = self.learning_rate_schedule == "cosine" and n_epochs is not None
+        dict(self.net_.callbacks_)["learning_rate"].n_epochs = n_epochs if cosine else None
 
     def _attach_generator(self, generator):
         """Hand a private generator to the modules that draw random numbers while training (None
@@ -674,15 +732,21 @@ class _BaseMaskedMultiTask(BaseEstimator):
         return weights.astype(self.dtype)
 
     def _sparse_batches(self, X, continue_training):
-        """Whether the network's first layer takes sparse batches (``SparseInputLinear``): for sparse X,
-        with the default module and at least one hidden layer, unless the task weighting needs the
-        shared layers' gradients as dense tensors (PCGrad, GradNorm). A fitted network keeps its kind."""
+        """Whether the network's first layer takes sparse batches (``SparseInputLinear``, whose cost
+        follows the non-zeros of X): for sparse X, and for dense X of at least ``_WIDE_INPUT``
+        columns of which at most ``_SPARSE_INPUT_MAX_DENSITY`` are non-zero (fingerprints, one-hot
+        or count features), with the default module and a shared first hidden layer, unless the
+        task weighting needs the shared layers' gradients as dense tensors (PCGrad, GradNorm). A
+        fitted network keeps its kind."""
         if continue_training:
-            return bool(getattr(self.net_.module_, "sparse_parameters", list)())
+            return takes_sparse_batches(self.net_.module_)
         has_layers = len(_check_hidden_layer_sizes(self.hidden_layer_sizes)) > 0
         first_shared = self.n_shared_layers is None or self.n_shared_layers >= 1
-        default_module = self.module is None and has_layers and first_shared
-        return sp.issparse(X) and default_module and not self._weighting_uses_gradients()
+        if self.module is not None or not has_layers or not first_shared or self._weighting_uses_gradients():
+            return False
+        if sp.issparse(X):
+            return True
+        return X.shape[1] >= _WIDE_INPUT and _density(X) <= _SPARSE_INPUT_MAX_DENSITY
 
     def _weighting_uses_gradients(self):
         """Whether ``task_weighting`` works on the shared layers' gradients (PCGrad, GradNorm), which
@@ -780,12 +844,13 @@ class _BaseMaskedMultiTask(BaseEstimator):
         one_output = all(task.head_width == 1 for task in self.tasks_)
         return self.module is None and one_output and not self._weighting_uses_gradients()
 
-    def _build_net(self, task_weights, batch_size, device, sparse_input, sparse_heads=False):
+    def _build_net(self, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False):
         layout = OutputLayout.from_tasks(self.tasks_)
         module_params = {"n_features": self.n_features_in_, "n_outputs": layout.n_outputs}
         if self.module is None:
             module_params.update(
                 sparse_input=sparse_input,
+                sparse_gradient=self.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
                 sparse_heads=sparse_heads,
                 hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
                 n_shared_layers=self.n_shared_layers,
@@ -794,6 +859,9 @@ class _BaseMaskedMultiTask(BaseEstimator):
                 input_dropout=_auto_dropout("input_dropout", self.input_dropout, self.n_features_in_, self.tasks_),
                 head_widths=layout.head_widths,
             )
+            head_dropout, head_dropout_tasks = _auto_head_dropout(self.dropout, self.n_features_in_, self.tasks_)
+            if head_dropout:
+                module_params.update(head_dropout=head_dropout, head_dropout_tasks=head_dropout_tasks)
         if self.module is not None and self.n_shared_layers is not None:
             raise ValueError(
                 f"n_shared_layers={self.n_shared_layers} shapes the default network; a custom module decides its "
@@ -820,6 +888,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             ("task_losses", TaskLossLogger(task_keys, record_tasks)),
             ("valid_score", ValidationScore(self.tasks_, record_tasks)),
             ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
+            ("learning_rate", CosineLearningRate()),
             ("early_stopping", EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol, threshold_mode="abs")),
             *self._task_checkpoint(),
             *(self.callbacks or []),
@@ -837,7 +906,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
             "optimizer": torch.optim.Adam if self.optimizer is None else self.optimizer,
             **optimizer_params,
             "lr": self.learning_rate_init,
-            "max_epochs": self.max_iter,
+            "max_epochs": _epoch_budget(self.max_iter, n_rows, batch_size),
             "batch_size": batch_size,
             "iterator_train": BatchIterator,
             "iterator_train__shuffle": True,
@@ -874,16 +943,29 @@ class _BaseMaskedMultiTask(BaseEstimator):
         monitor = "loss" if self.scoring == "loss" else "score"
         return [("task_checkpoint", TaskCheckpoint(self.n_tasks_, monitor, self.tol))]
 
-    def _uses_early_stopping(self, labels_per_task):
+    def _uses_early_stopping(self, task_labels, tasks):
         """Whether ``fit`` holds a validation split out: ``early_stopping``, with "auto" resolved.
 
-        "auto" holds one out when the split would hold, for the median task, at least
-        ``_AUTO_EARLY_STOPPING_MIN_LABELS`` labels: enough for the validation score to tell a
-        better epoch from a luckier one.
+        "auto" holds none with the cosine schedule, whose end is where training stops. With a
+        constant learning rate it holds one out when the split would hold, for the median task,
+        at least ``_AUTO_EARLY_STOPPING_MIN_LABELS`` labels, and for the median classification
+        task at least ``_AUTO_EARLY_STOPPING_MIN_RARE`` labels of its rarest class: enough for the
+        validation score to tell a better epoch from a luckier one (a validation ROC-AUC over a
+        handful of positives jumps by 0.1 from one epoch to the next).
         """
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
-        return self.validation_fraction * np.median(labels_per_task) >= _AUTO_EARLY_STOPPING_MIN_LABELS
+        if self.learning_rate_schedule == "cosine":
+            return False
+        labels = [len(values) for values, _ in task_labels]
+        if self.validation_fraction * np.median(labels) < _AUTO_EARLY_STOPPING_MIN_LABELS:
+            return False
+        rarest = [
+            np.unique(values, return_counts=True)[1].min()
+            for (values, _), task in zip(task_labels, tasks, strict=True)
+            if task.kind == "classification" and len(values)
+        ]
+        return not rarest or self.validation_fraction * np.median(rarest) >= _AUTO_EARLY_STOPPING_MIN_RARE
 
     def _configure_stopping(self, validate):
         """Stop on a held-out split's masked score or loss (restoring the best epoch's weights), or
@@ -921,8 +1003,8 @@ class _BaseMaskedMultiTask(BaseEstimator):
         # parameters are being converted, and the fitted module keeps its training dtype
         module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
         device = next(module.parameters()).device
-        sparse_batches = bool(getattr(module, "sparse_parameters", list)())
-        if sparse_batches or sp.issparse(X):
+        sparse_batches = takes_sparse_batches(module)
+        if sp.issparse(X):
             X = sp.csr_matrix(X, dtype=np.float64)  # once, not per chunk
         outputs = []
         with torch.inference_mode():

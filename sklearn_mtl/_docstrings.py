@@ -35,21 +35,37 @@ batch_size : int or "auto", default="auto"
     Rows per mini-batch. ``"auto"`` gives about 50 steps per epoch: ``n_samples // 50``
     clipped to [32, 128] (all rows when there are fewer than 32).""",
     "learning_rate_init": """\
-learning_rate_init : float, default=1e-3
-    Adam's learning rate.""",
+learning_rate_init : float, default=2e-3
+    Adam's learning rate (its peak, with ``learning_rate_schedule="cosine"``).""",
+    "learning_rate_schedule": """\
+learning_rate_schedule : {"cosine", "constant"}, default="cosine"
+    How the learning rate moves during ``fit``. ``"cosine"`` anneals it at every step from
+    ``learning_rate_init`` to 0 along a half cosine over the ``max_iter`` epochs (the schedule of
+    SGDR, Loshchilov and Hutter 2017, without restarts): the last epochs take small steps, which
+    averages out the noise of the mini-batches, so that a short fit ends where a long one with
+    early stopping would. A fit that early stopping ends sooner keeps the rate it had reached. Each
+    call of ``fit`` (``warm_start`` included) starts a new cycle. ``"constant"`` keeps
+    ``learning_rate_init`` (Adam's own adaptation aside), as ``partial_fit`` always does.""",
     "max_iter": """\
-max_iter : int, default=200
-    Maximum number of epochs.""",
+max_iter : int or "auto", default="auto"
+    Number of epochs (at most, with early stopping). ``"auto"`` gives about 1500 optimizer steps:
+    ``ceil(1500 / steps_per_epoch)`` epochs within [5, 200], where ``steps_per_epoch`` is
+    ``ceil(n_samples / batch_size)`` (27 epochs for Tox21's 7,000 rows at the default batch
+    size, fewer for larger data). With the cosine schedule, training runs to the end of the
+    budget (no ``ConvergenceWarning``: the annealed end is the planned stop).""",
     "early_stopping": """\
 early_stopping : "auto" or bool, default="auto"
     Hold out ``validation_fraction`` of the rows (a random, non-stratified split: stratifying
     on labels that may be missing is not possible), follow the validation score of each
     epoch (see ``scoring``), stop when it has not improved by ``tol`` for ``n_iter_no_change``
-    epochs, and restore the weights of the best epoch. ``"auto"`` does so when the split
-    would hold at least 300 labels of the median task (3000 labels per task at the default
-    ``validation_fraction``); on smaller data the best epoch of a small split is more luck
-    than signal. Without a split, training stops the same way on the training loss (or at
-    ``max_iter``).""",
+    epochs, and restore the weights of the best epoch. ``"auto"`` holds no split with the
+    cosine schedule (``learning_rate_schedule``), whose annealed end is the stop: every row
+    trains, and no noisy validation score picks the epoch. With a constant learning rate it
+    holds one when the split would hold at least 300 labels of the median task (3000 labels
+    per task at the default ``validation_fraction``) and at least 50 labels of the rarest
+    class of the median classification task; on smaller data, or with a few dozen positives
+    per task, the best epoch of a small split is more luck than signal. Without a split,
+    training stops the same way on the training loss (or at ``max_iter``).""",
     "scoring": """\
 scoring : {"auto", "loss"}, default="auto"
     What early stopping follows on the validation split. ``"auto"``: the mean over tasks of
@@ -80,7 +96,9 @@ dropout : "auto" or float, default="auto"
     Dropout probability after each hidden layer. ``"auto"`` is 0.5 on wide inputs (at least
     100 features, such as fingerprints or word counts) when every task is a classification
     task, and 0 otherwise: on the regression sets of the user guide's "Defaults", dropout cost
-    R^2 that the L2 penalty (``alpha``) did not.""",
+    R^2 that the L2 penalty (``alpha``) did not. With tasks of both kinds on a wide input,
+    ``"auto"`` puts dropout 0.5 in front of the classification tasks' heads only (the module's
+    ``head_dropout``), so that they get regularization the regression tasks do not.""",
     "input_dropout": """\
 input_dropout : "auto" or float, default="auto"
     Dropout probability of the inputs: while training, each feature of each row is zeroed

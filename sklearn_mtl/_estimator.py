@@ -12,9 +12,7 @@ from ._sklearn_compat import StrOptions, _fit_context
 def _has_classification_task(estimator):
     """``predict_proba`` exists before fit, and after it when some task is a classification task."""
     if hasattr(estimator, "tasks_") and not any(task.kind == "classification" for task in estimator.tasks_):
-        raise AttributeError(
-            f"{type(estimator).__name__} has no predict_proba: all of its tasks are regression tasks."
-        )
+        raise AttributeError(f"{type(estimator).__name__} has no predict_proba: all of its tasks are regression tasks.")
     return True
 
 
@@ -91,8 +89,9 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         activation="relu",
         alpha="auto",
         batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=200,
+        learning_rate_init=2e-3,
+        learning_rate_schedule="cosine",
+        max_iter="auto",
         early_stopping="auto",
         scoring="auto",
         validation_fraction=0.1,
@@ -125,6 +124,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
             alpha=alpha,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
+            learning_rate_schedule=learning_rate_schedule,
             max_iter=max_iter,
             early_stopping=early_stopping,
             scoring=scoring,

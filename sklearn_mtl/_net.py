@@ -4,6 +4,7 @@ Only documented skorch seams are used: a Dataset passed as X, ``iterator_train``
 ``iterator_valid``, ``train_split``, ``get_loss``, ``train_step_single``, ``infer`` and ``notify``.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -40,6 +41,11 @@ def csr_rows(X, rows, sparse, device):
             check_invariants=False,
         )
         return batch.to(device)
+
+
+def takes_sparse_batches(module):
+    """Whether ``module``'s first layer takes sparse CSR batches (a ``SparseInputLinear``)."""
+    return getattr(module, "sparse_layer", None) is not None
 
 
 def take_inputs(X, indices, sparse_batches):
@@ -217,9 +223,7 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
         self.normalization = normalization
         self.sparse_batches = sparse_batches
         self.y = None
-        self.label_rows = torch.repeat_interleave(
-            torch.arange(len(row_ptr) - 1, device=row_ptr.device), row_ptr.diff()
-        )
+        self.label_rows = torch.repeat_interleave(torch.arange(len(row_ptr) - 1, device=row_ptr.device), row_ptr.diff())
         self._unit_rows = bool((row_weights == 1).all())
         self.set_row_probabilities(row_probabilities)
 
@@ -566,6 +570,45 @@ class TaskCheckpoint(Callback):
         self.saved_ = None  # a fitted net keeps no tensors outside its modules
 
 
+class CosineLearningRate(Callback):
+    """Anneal the learning rate of every optimizer of the net along a half cosine, step by step.
+
+    At step ``s`` of ``n_epochs * steps_per_epoch`` the rate is
+    ``net.lr * (1 + cos(pi * s / total)) / 2``: from ``net.lr`` to 0 (SGDR's schedule, Loshchilov
+    and Hutter 2017, without restarts). skorch's ``LRScheduler`` drives ``net.optimizer_`` only;
+    this drives the sparse first layer's ``SparseAdam`` (``sparse_optimizer_``) alike.
+
+    Parameters
+    ----------
+    n_epochs : int or None, default=None
+        Length of the cycle in epochs; None keeps ``net.lr`` (``partial_fit``). Set before each
+        training call: every call starts a new cycle.
+    """
+
+    def __init__(self, n_epochs=None):
+        self.n_epochs = n_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = 0
+        self._set_rate(net, net.lr)
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        self.steps_per_epoch_ = max(1, -(-len(dataset_train) // net.batch_size))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training or self.n_epochs is None:
+            return
+        progress = min(1.0, self.step_ / (self.n_epochs * self.steps_per_epoch_))
+        self._set_rate(net, net.lr * 0.5 * (1.0 + math.cos(math.pi * progress)))
+        self.step_ += 1
+
+    @staticmethod
+    def _set_rate(net, rate):
+        for optimizer in (net.optimizer_, getattr(net, "sparse_optimizer_", None)):
+            for group in [] if optimizer is None else optimizer.param_groups:
+                group["lr"] = rate
+
+
 class StopOnNonFiniteLoss(Callback):
     """Stop with a clear error, naming the epoch and the tasks, once the training loss is not finite."""
 
@@ -614,36 +657,63 @@ class MaskedNet(NeuralNet):
         return state
 
     def initialize_optimizer(self, *args, **kwargs):
-        """As skorch's, except that the module's sparse parameters (a sparse input layer's weight), if
-        any, get their own ``torch.optim.SparseAdam`` (``sparse_optimizer_``, a lazy Adam that updates
-        only the rows a batch touches); skorch steps every optimizer it registers."""
+        """As skorch's, with two differences.
+
+        - The module's sparse parameters (a sparse input layer's weight), if any, get their own
+          ``torch.optim.SparseAdam`` (``sparse_optimizer_``, a lazy Adam that updates only the rows a
+          batch touches); skorch steps every optimizer it registers.
+        - With ``l2`` and the default ``torch.optim.Adam`` (no ``weight_decay`` or parameter groups
+          of the user's), the penalty's gradient ``l2 * W`` of each dense weight matrix is added by
+          Adam's own ``weight_decay`` (coupled L2, not AdamW's decoupled decay), inside its fused
+          kernel: the same gradient as back-propagating ``0.5 * l2 * ||W||^2``, without two passes
+          over every weight per step (the L2 term cost a fifth of a Tox21 step). The logged loss
+          still includes the penalty (``_penalty``).
+        """
         sparse = getattr(self.module_, "sparse_parameters", list)()
-        if not sparse:
-            return super().initialize_optimizer(*args, **kwargs)
         sparse_ids = {id(p) for p in sparse}
         dense = [(name, p) for name, p in self.get_all_learnable_params() if id(p) not in sparse_ids]
         opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", dense)
-        self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
-        self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=opt_kwargs.get("lr", self.lr))
+        groups = list(opt_args[0])
+        # skorch gives one group of all the parameters unless the user set optimizer__param_groups
+        plain = len(groups) == 1 and set(groups[0]) == {"params"}
+        default_adam = self.optimizer is torch.optim.Adam and "weight_decay" not in opt_kwargs
+        if self.l2 and not self.alpha and default_adam and plain:
+            parameters = list(groups[0]["params"])
+            # the group's "l2_penalty" key marks it (optimizers keep extra keys, pickled with them)
+            groups = [
+                {"params": [p for p in parameters if p.ndim > 1], "weight_decay": self.l2, "l2_penalty": True},
+                {"params": [p for p in parameters if p.ndim <= 1]},
+            ]
+            groups = [group for group in groups if group["params"]]
+        self.optimizer_ = self.optimizer(groups, *opt_args[1:], **opt_kwargs)
+        if sparse:
+            self.sparse_optimizer_ = torch.optim.SparseAdam(sparse, lr=opt_kwargs.get("lr", self.lr))
         return self
 
     def _parameters(self):
-        """``(penalized, shared)`` parameter lists of the current module, built once per module.
+        """``(penalized, shared, decayed)`` parameter lists of the current module, built once per module
+        and optimizer.
 
-        ``penalized`` are the weight matrices the L2 penalty applies to at every step (a sparse
-        layer's weight is penalized lazily instead: ``module_.sparse_squared_norm``); ``shared`` the
-        parameters every task depends on (``module_.shared_parameters()`` when the module declares
-        them, else all of its parameters). Walking the module tree for them every batch costs more
-        than the penalty itself on small networks.
+        ``penalized`` are the weight matrices the L2 penalty is back-propagated through at every
+        step; ``decayed`` those whose penalty gradient the optimizer adds instead
+        (``initialize_optimizer``); a sparse layer's weight is penalized lazily
+        (``module_.sparse_squared_norm``). ``shared`` are the parameters every task depends on
+        (``module_.shared_parameters()`` when the module declares them, else all of its
+        parameters). Walking the module tree for them every batch costs more than the penalty
+        itself on small networks.
         """
-        module = self.module_
+        module, optimizer = self.module_, self.__dict__.get("optimizer_")
         lists = self.__dict__.get("_parameter_lists_")
-        if lists is None or lists[0] is not module:
+        if lists is None or lists[0] is not module or lists[1] is not optimizer:
+            groups = [] if optimizer is None else optimizer.param_groups
+            decayed_ids = {id(p) for group in groups if group.get("l2_penalty") for p in group["params"]}
             sparse = {id(p) for p in getattr(module, "sparse_parameters", list)()}
-            penalized = [p for p in module.parameters() if p.ndim > 1 and id(p) not in sparse]
+            matrices = [p for p in module.parameters() if p.ndim > 1 and id(p) not in sparse]
+            penalized = [p for p in matrices if id(p) not in decayed_ids]
+            decayed = [p for p in matrices if id(p) in decayed_ids]
             shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
-            lists = self._parameter_lists_ = (module, penalized, shared)
-        return lists[1], lists[2]
+            lists = self._parameter_lists_ = (module, optimizer, penalized, shared, decayed)
+        return lists[2], lists[3], lists[4]
 
     def initialize_module(self):
         """As skorch's, then check that a user's ``module`` built a ``torch.nn.Module``."""
@@ -676,7 +746,7 @@ class MaskedNet(NeuralNet):
         if isinstance(X, (MaskedDataset, CompactMaskedDataset)) or y is not None:
             return super().get_dataset(X, y)
         dtype = next(self.module_.parameters()).dtype
-        sparse_batches = bool(getattr(self.module_, "sparse_parameters", list)())
+        sparse_batches = takes_sparse_batches(self.module_)
         if sp.issparse(X) or sparse_batches:
             X = sp.csr_matrix(X, dtype=torch.empty((), dtype=dtype).numpy().dtype)
             return InputDataset(X, self.device, sparse_batches)
@@ -689,19 +759,29 @@ class MaskedNet(NeuralNet):
         return super().infer(x, **fit_params)
 
     def _penalty(self, X, y_true):
-        """The L2 penalty of one training batch (a zero tensor when alpha and l2 are 0)."""
-        parameters, _ = self._parameters()
-        if not (self.alpha or self.l2) or not parameters:
-            return torch.zeros((), device=parameters[0].device if parameters else "cpu")
+        """The L2 penalty of one training batch (a zero tensor when alpha and l2 are 0).
+
+        Of the weights whose penalty gradient the optimizer adds (``decayed``, see
+        ``initialize_optimizer``), the penalty is the value only, so that the logged loss is still
+        the one minimized.
+        """
+        parameters, _, decayed = self._parameters()
+        if not (self.alpha or self.l2) or not (parameters or decayed):
+            return torch.zeros((), device=(parameters or decayed)[0].device if parameters or decayed else "cpu")
         squares = sum((p**2).sum() for p in parameters)
         if getattr(self.module_, "sparse_heads", False) and "tasks" in y_true:
             columns = self.criterion_.layout.task_start.to(y_true["tasks"].device)[y_true["tasks"]]
             squares = squares + self.module_.sparse_squared_norm(X, columns)
         elif isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr:
             squares = squares + self.module_.sparse_squared_norm(X)
-        if self.l2:
-            return squares * (0.5 * self.l2) + (self._alpha_penalty(squares, y_true) if self.alpha else 0.0)
-        return self._alpha_penalty(squares, y_true)
+        decayed_squares = 0.0
+        if decayed:
+            with torch.no_grad():
+                decayed_squares = sum(torch.dot(p.view(-1), p.view(-1)) for p in decayed)
+        penalty = (squares + decayed_squares) * (0.5 * self.l2)
+        if self.alpha:
+            penalty = penalty + self._alpha_penalty(squares + decayed_squares, y_true)
+        return penalty if isinstance(penalty, torch.Tensor) else torch.tensor(float(penalty))
 
     def _alpha_penalty(self, squares, y_true):
         batch_weight = y_true["row_weight_sum"]

@@ -15,6 +15,7 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn_mtl._net.MaskedNet",
     "sklearn_mtl._net.RandomSplit",
     "sklearn_mtl._net.StopOnNonFiniteLoss",
+    "sklearn_mtl._net.CosineLearningRate",
     "sklearn_mtl._net.TaskLossLogger",
     "sklearn_mtl._net.ValidationScore",
     "sklearn_mtl.modules.SharedTrunkNet",

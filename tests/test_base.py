@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import SKOPS_TRUSTED_TYPES, MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl._base import _SPARSE_GRADIENT_MIN_FEATURES, _SPARSE_INPUT_MAX_DENSITY, _WIDE_INPUT
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=0.01, random_state=0)
 
@@ -267,13 +268,27 @@ def test_auto_batch_size_gives_about_50_steps_per_epoch(n_samples, batch_size):
     assert _auto_batch_size(n_samples) == batch_size
 
 
-@pytest.mark.parametrize("labels_per_task, expected", [(2990, False), (3000, True)])
-def test_auto_early_stopping_needs_3000_labels_for_the_median_task(labels_per_task, expected):
+@pytest.mark.parametrize(
+    "labels_per_task, positives, schedule, expected",
+    [
+        (2990, 0.5, "constant", False),
+        (3000, 0.5, "constant", True),
+        (3000, 0.5, "cosine", False),  # the cosine schedule's end is the stop
+        (6000, 0.08, "constant", False),  # 480 positives: 48 in the split, too few to pick an epoch
+        (6000, 0.09, "constant", True),
+    ],
+)
+def test_auto_early_stopping_needs_3000_labels_and_500_of_the_rarest_class(
+    labels_per_task, positives, schedule, expected
+):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(6000, 3))
-    y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(float)
+    y = (rng.rand(6000, 3) < positives).astype(float)
+    y[: int(positives * 6000)] = 1.0
+    y[int(positives * 6000) :] = 0.0  # exactly this share of positives per task
     y[labels_per_task:, :2] = np.nan  # two of three tasks: the median task has labels_per_task labels
-    clf = MaskedMultiTaskClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    params = dict(hidden_layer_sizes=(4,), max_iter=1, random_state=0, learning_rate_schedule=schedule)
+    clf = MaskedMultiTaskClassifier(**params).fit(X, y)
     assert (clf.validation_scores_ is not None) == expected
     assert ("valid_score" in clf.history_[-1]) == expected
 
@@ -300,8 +315,8 @@ def _sparse_data(n_rows=300, n_features=400, seed=0):
     return X, y
 
 
-def test_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
-    X, y = _sparse_data()
+def test_wide_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
+    X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
     clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,)}).fit(X, y)
     assert clf.net_.module_.sparse_layer is not None
     assert isinstance(clf.net_.sparse_optimizer_, torch.optim.SparseAdam)
@@ -313,8 +328,32 @@ def test_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
     assert clf.score(X, y) > 0.7
 
 
-def test_a_column_no_row_uses_is_never_updated():
+def test_narrow_sparse_input_and_the_same_input_dense_fit_the_same_model_with_adam():
     X, y = _sparse_data()
+    params = {**SMALL, "hidden_layer_sizes": (16,), "input_dropout": 0.2, "dtype": "float64"}
+    sparse_fit = MaskedMultiTaskClassifier(**params).fit(X, y)
+    dense_fit = MaskedMultiTaskClassifier(**params).fit(X.toarray(), y)
+    for clf in (sparse_fit, dense_fit):
+        layer = clf.net_.module_.sparse_layer
+        assert layer is not None and not layer.sparse_gradient and not hasattr(clf.net_, "sparse_optimizer_")
+        assert any(p is layer.bag.weight for p in clf.net_.optimizer_.param_groups[0]["params"])
+    for a, b in zip(sparse_fit.predict_proba(X), dense_fit.predict_proba(X.toarray()), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_dense_input_takes_the_nonzero_layer_below_the_density_rule_only():
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=(120, 2)).astype(float)
+    mostly_zero = (rng.rand(120, _WIDE_INPUT) < _SPARSE_INPUT_MAX_DENSITY / 2).astype(float)
+    busy = (rng.rand(120, _WIDE_INPUT) < 0.5).astype(float)
+    narrow = (rng.rand(120, _WIDE_INPUT - 1) < _SPARSE_INPUT_MAX_DENSITY / 2).astype(float)
+    for X, expected in ((mostly_zero, True), (busy, False), (narrow, False)):
+        clf = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1}).fit(X, y)
+        assert (clf.net_.module_.sparse_layer is not None) is expected
+
+
+def test_a_column_no_row_uses_is_never_updated():
+    X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
     clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,), "max_iter": 1}).fit(X, y)
     start = clf.net_.module_.sparse_layer.bag.weight.detach().clone()
     clf.set_params(warm_start=True, max_iter=5).fit(X, y)
@@ -358,5 +397,31 @@ def test_sparse_output_of_pipeline_steps_reaches_the_sparse_first_layer():
 def test_the_convergence_warning_points_at_the_call_of_fit():
     X, y = _data()
     with pytest.warns(ConvergenceWarning) as caught:
-        MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1}).fit(X, y)
+        MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1, "learning_rate_schedule": "constant"}).fit(X, y)
     assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cosine schedule's budget is its planned end
+        MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1}).fit(X, y)
+
+
+def test_cosine_schedule_anneals_the_rate_to_near_zero_and_a_new_fit_starts_a_new_cycle():
+    X, y = _data()
+    clf = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 4}).fit(X, y)
+    rates = [group["lr"] for group in clf.net_.optimizer_.param_groups]
+    assert all(0 < rate < 0.01 * SMALL["learning_rate_init"] for rate in rates)
+    constant = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 4, "learning_rate_schedule": "constant"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        constant.fit(X, y)
+    assert all(group["lr"] == SMALL["learning_rate_init"] for group in constant.net_.optimizer_.param_groups)
+    # partial_fit keeps the rate constant, after a cosine fit too
+    clf.partial_fit(X, y)
+    assert all(group["lr"] == SMALL["learning_rate_init"] for group in clf.net_.optimizer_.param_groups)
+
+
+@pytest.mark.parametrize("n_rows, expected", [(200, 200), (1000, 47), (7049, 27), (10**6, 5)])
+def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, expected):
+    from sklearn_mtl._base import _auto_batch_size, _epoch_budget
+
+    assert _epoch_budget("auto", n_rows, _auto_batch_size(n_rows)) == expected
+    assert _epoch_budget(12, n_rows, _auto_batch_size(n_rows)) == 12

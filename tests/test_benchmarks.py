@@ -24,11 +24,26 @@ def test_quick_real_data_benchmark_scores_every_model_on_every_kind(bench_real_d
     results = bench_real_data.main(["--quick", "--data", "mixed5", "enb2012"])
     assert set(results) == {"mixed5 classification", "mixed5 regression", "enb2012 regression"}
     for table in results.values():
-        assert set(table) == {"per-task linear", "per-task forest", "sklearn_mtl defaults"}
+        assert set(table) == {"per-task linear", "per-task forest", "per-task boosting", "sklearn_mtl defaults"}
         for row in table.values():
             assert np.isfinite(row["mean"]) and row["fit_s"] > 0
     printed = capsys.readouterr().out
     assert printed.count("wins") == 3 and "mixed5, 3 classification tasks" in printed
+
+
+def test_quick_benchmark_averages_splits_and_scores_the_rare_positive_set_by_prc_auc(bench_real_data, capsys):
+    results = bench_real_data.main(
+        ["--quick", "--data", "tox21_rare", "--seeds", "0", "1", "--skip-baselines", "--config", "previous"]
+    )
+    table = results["tox21_rare classification"]
+    assert set(table) == {"sklearn_mtl defaults", "previous"}
+    assert all(np.isfinite(row["mean"]) and row["std"] >= 0 and row["epochs"] == 3 for row in table.values())
+    assert "mean PRC-AUC" in capsys.readouterr().out
+    from real_data_panel import keep_few_positives
+
+    Y = np.where(np.random.RandomState(0).rand(500, 3) < 0.3, 1.0, 0.0)
+    kept = keep_few_positives(Y, n_positives=25)
+    assert ((kept == 1).sum(axis=0) == 25).all() and ((kept == 0) == (Y == 0)).all()
 
 
 def test_panel_split_is_the_documented_permutation(bench_real_data):
@@ -36,7 +51,7 @@ def test_panel_split_is_the_documented_permutation(bench_real_data):
 
     train, test = train_test_indices(100)
     order = np.random.RandomState(0).permutation(100)
-    assert np.array_equal(test, order[:10]) and np.array_equal(train, order[10:])
+    assert np.array_equal(test, order[90:]) and np.array_equal(train, order[:90])
 
 
 def test_quick_mixed_mode_scores_the_all_task_model_in_each_kinds_table(bench_real_data):

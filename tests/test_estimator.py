@@ -225,3 +225,15 @@ def test_mixed_tasks_train_on_gpu_and_predict_like_the_cpu(fitted):
     assert r2_score(age, gpu.predict(X)[:, 0].astype(float)) > 0.8
     assert np.mean(gpu.predict(X)[:, 1] == gender) > 0.85
     np.testing.assert_array_equal(gpu.net_.predict_proba(X).shape, (len(X), 2))
+
+
+def test_auto_dropout_of_a_wide_mixed_model_sits_in_front_of_its_classification_heads():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(200, 150) < 0.1).astype(float)
+    y = np.column_stack([X[:, 0] > 0, X[:, 1:6].sum(axis=1) + rng.rand(200), X[:, 7] > 0]).astype(float)
+    mixed = MaskedMultiTaskEstimator(**{**SMALL, "max_iter": 2}).fit(X, y)
+    module = mixed.net_.module_
+    assert module.head_dropout.p == 0.5 and module.dropped_tasks.tolist() == [True, False, True]
+    assert not any(isinstance(layer, torch.nn.Dropout) or hasattr(layer, "p") for layer in module.trunk)
+    explicit = MaskedMultiTaskEstimator(**{**SMALL, "max_iter": 2, "dropout": 0.1}).fit(X, y)
+    assert explicit.net_.module_.head_dropout is None

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 
 from sklearn_mtl._net import csr_rows
-from sklearn_mtl.modules import SharedTrunkNet, SparseInputLinear
+from sklearn_mtl.modules import SeededDropout, SharedTrunkNet, SparseInputLinear, keep_mask
 
 
 def _csr(dense):
@@ -25,6 +25,33 @@ def test_sparse_input_layer_computes_the_dense_product_and_a_sparse_gradient():
     assert gradient.is_sparse
     touched = set(gradient.coalesce().indices()[0].tolist())
     assert touched == set(np.flatnonzero(dense.any(axis=0)).tolist()) and 7 not in touched
+
+
+def test_sparse_input_layer_with_a_dense_gradient_trains_as_a_dense_layer():
+    rng = np.random.RandomState(0)
+    dense = rng.rand(6, 20) * (rng.rand(6, 20) < 0.2)
+    layer = SparseInputLinear(20, 4, sparse_gradient=False).double()
+    weight = layer.bag.weight.detach().clone().requires_grad_(True)
+    target = torch.tensor(rng.rand(6, 4))
+    ((layer(_csr(dense)) - target) ** 2).sum().backward()
+    ((torch.tensor(dense) @ weight + layer.bias.detach() - target) ** 2).sum().backward()
+    assert layer.bag.weight.grad.layout == torch.strided
+    torch.testing.assert_close(layer.bag.weight.grad, weight.grad)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2, 0.05])
+def test_keep_mask_drops_with_probability_p_and_dropout_keeps_the_mean(p):
+    generator = torch.Generator().manual_seed(0)
+    mask = keep_mask((400, 500), p, generator)
+    assert mask.dtype == torch.bool and abs((~mask).float().mean().item() - p) < 0.005
+    # every column and row sees drops: no lane of the random words is biased
+    assert abs((~mask[:, :4]).float().mean().item() - p) < 0.02
+    dropout = SeededDropout(p).train()
+    dropout.generator = generator
+    assert abs(dropout(torch.ones(400, 500)).mean().item() - 1.0) < 0.01
+    again = SeededDropout(p).train()
+    again.generator = torch.Generator().manual_seed(0)
+    assert torch.equal(keep_mask((400, 500), p, torch.Generator().manual_seed(0)), mask)
 
 
 def test_sparse_squared_norm_covers_the_rows_a_batch_uses():
@@ -59,3 +86,29 @@ def test_heads_start_alike_whatever_their_width(widths):
     for row in rows:
         np.testing.assert_array_equal(row, rows[0][: len(row)] if len(row) <= len(rows[0]) else row)
         np.testing.assert_array_equal(row[0], rows[0][0])
+
+
+@pytest.mark.parametrize("n_shared_layers", [None, 1])
+def test_head_dropout_reaches_the_chosen_tasks_heads_only(n_shared_layers):
+    torch.manual_seed(0)
+    net = SharedTrunkNet(
+        n_features=6,
+        n_outputs=4,
+        hidden_layer_sizes=(32, 16),
+        n_shared_layers=n_shared_layers,
+        head_widths=[1, 1, 2],
+        head_dropout=0.5,
+        head_dropout_tasks=[True, False, True],
+    ).double()
+    net.head_dropout.generator = torch.Generator().manual_seed(0)
+    X = torch.randn(50, 6, dtype=torch.float64)
+    whole = net.eval()(X)
+    trained = net.train()(X)
+    torch.testing.assert_close(trained[:, 1], whole[:, 1])  # the task without head dropout
+    assert not torch.allclose(trained[:, 0], whole[:, 0]) and not torch.allclose(trained[:, 2:], whole[:, 2:])
+    rows, columns = torch.arange(50), torch.ones(50, dtype=torch.long)
+    torch.testing.assert_close(net.pair_forward(X, rows, columns), whole[:, 1])
+    with pytest.raises(ValueError, match="head_dropout_tasks has 2 entries for 3 tasks"):
+        SharedTrunkNet(
+            n_features=6, n_outputs=4, head_widths=[1, 1, 2], head_dropout=0.5, head_dropout_tasks=[True, False]
+        )
