@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python examples/plot_missing_labels.py
+	$(BIN)/python examples/demo_tox21.py
 
 # the docs build executes the example gallery, so examples that break fail the tests
 test: $(VENV)/.installed

@@ -283,9 +283,9 @@ def test_auto_early_stopping_needs_3000_labels_and_500_of_the_rarest_class(
 ):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(6000, 3))
-    y = (rng.rand(6000, 3) < positives).astype(float)
-    y[: int(positives * 6000)] = 1.0
-    y[int(positives * 6000) :] = 0.0  # exactly this share of positives per task
+    y = np.zeros((6000, 3))
+    for task in range(3):  # exactly this share of positives among each task's labels
+        y[rng.permutation(labels_per_task if task < 2 else 6000)[: int(positives * labels_per_task)], task] = 1.0
     y[labels_per_task:, :2] = np.nan  # two of three tasks: the median task has labels_per_task labels
     params = dict(hidden_layer_sizes=(4,), max_iter=1, random_state=0, learning_rate_schedule=schedule)
     clf = MaskedMultiTaskClassifier(**params).fit(X, y)

@@ -89,3 +89,20 @@ def test_quick_sharing_benchmark_times_towers_beside_separate_models():
         sys.path.remove(str(BENCHMARKS))
     for row in results.values():
         assert row["towers_s"] > 0 and row["separate_s"] > 0 and all(0.5 <= auc <= 1 for auc in row["auc"])
+
+
+def test_quick_fit_speed_benchmark_times_every_lever():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_fit_speed
+
+        results = bench_fit_speed.main(["--quick"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert list(results) == [
+        "previous step",
+        "+ O(non-zeros) first layer",
+        "+ cheap dropout masks",
+        "+ L2 in Adam's weight decay",
+    ]
+    assert all(seconds > 0 for seconds in results.values())
