@@ -92,7 +92,7 @@ seconds["random forest"] = time.perf_counter() - start
 # The network runs with its defaults (see the user guide's "Defaults"): one hidden layer of 1024
 # units shared by the 12 assays, a strong L2 penalty, dropout 0.5 after the layer and 0.2 on the
 # 2048 input bits, read through a first layer that touches their non-zeros only. Its learning
-# rate follows a cosine from 2e-3 to 0 over about 1500 steps (``learning_rate_schedule``,
+# rate follows a cosine from 4e-3 to 0 over about 1500 steps (``learning_rate_schedule``,
 # ``max_iter="auto"``), so it needs no validation split to know when to stop: it is fitted on the
 # training and validation molecules together. None of its settings was chosen on this test split.
 

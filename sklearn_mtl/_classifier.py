@@ -93,7 +93,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         activation="relu",
         alpha="auto",
         batch_size="auto",
-        learning_rate_init=2e-3,
+        learning_rate_init=4e-3,
         learning_rate_schedule="cosine",
         max_iter="auto",
         early_stopping="auto",

@@ -35,7 +35,7 @@ batch_size : int or "auto", default="auto"
     Rows per mini-batch. ``"auto"`` gives about 50 steps per epoch: ``n_samples // 50``
     clipped to [32, 128] (all rows when there are fewer than 32).""",
     "learning_rate_init": """\
-learning_rate_init : float, default=2e-3
+learning_rate_init : float, default=4e-3
     Adam's learning rate (its peak, with ``learning_rate_schedule="cosine"``).""",
     "learning_rate_schedule": """\
 learning_rate_schedule : {"cosine", "constant"}, default="cosine"
