@@ -41,7 +41,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    "ignore_pattern": r"__init__\.py",
+    # demo_tox21.py is make demo's script (a minute of fits, a printed table), not a gallery page
+    "ignore_pattern": r"__init__\.py|demo_tox21\.py",
     "doc_module": ("sklearn_mtl",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"sklearn_mtl": None},

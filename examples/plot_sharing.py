@@ -35,9 +35,9 @@ side-effect tasks of SIDER.
 # **Reduced settings for the documentation build.** This page is built on a two-core CI machine
 # within a few minutes, so everything here is small: a random 4000 of the 7831 molecules, two
 # hidden layers of 64 and 32 units, at most 25 epochs at a learning rate of 3e-3 (three times the
-# default, to converge within that budget), the same for every model compared. A
+# previous default, to converge within that budget), the same for every model compared. A
 # network of 12 private towers computes 12 first layers where a shared one computes one, and the
-# defaults (1024 units, up to 200 epochs) would take far too long here. The figures of this page
+# defaults (1024 units, about 1500 steps) would take too long here. The figures of this page
 # are what these small networks do on this split; run the example with more rows, wider layers
 # and more epochs before drawing conclusions for your own data.
 #
