@@ -666,7 +666,7 @@ class MaskedNet(NeuralNet):
           of the user's), the penalty's gradient ``l2 * W`` of each dense weight matrix is added by
           Adam's own ``weight_decay`` (coupled L2, not AdamW's decoupled decay), inside its fused
           kernel: the same gradient as back-propagating ``0.5 * l2 * ||W||^2``, without two passes
-          over every weight per step (the L2 term cost a fifth of a Tox21 step). The logged loss
+          over every weight per step (on Tox21 it halved the step: benchmarks/bench_fit_speed.py). The logged loss
           still includes the penalty (``_penalty``).
         """
         sparse = getattr(self.module_, "sparse_parameters", list)()
