@@ -419,6 +419,33 @@ def test_cosine_schedule_anneals_the_rate_to_near_zero_and_a_new_fit_starts_a_ne
     assert all(group["lr"] == SMALL["learning_rate_init"] for group in clf.net_.optimizer_.param_groups)
 
 
+@pytest.mark.parametrize("flush_before", [False, True])
+def test_training_flushes_denormals_and_restores_the_threads_mode(flush_before):
+    from skorch.callbacks import Callback
+
+    from sklearn_mtl._net import flushing_denormals
+
+    seen = []
+
+    class Record(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(flushing_denormals())
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode torch can set")
+    X, y = _data()
+    torch.set_flush_denormal(flush_before)
+    try:
+        clf = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 2}, callbacks=[Record()]).fit(X, y)
+        assert flushing_denormals() is flush_before
+        clf.partial_fit(X, y)
+        assert flushing_denormals() is flush_before
+    finally:
+        torch.set_flush_denormal(False)
+    # denormal floats (Adam's decayed moments late in training) cost tens of times a normal one
+    assert seen == [True] * 3
+
+
 @pytest.mark.parametrize("n_rows, expected", [(200, 200), (1000, 47), (7049, 27), (10**6, 5)])
 def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, expected):
     from sklearn_mtl._base import _auto_batch_size, _epoch_budget
