@@ -28,9 +28,9 @@ from ._net import (
     TaskCheckpoint,
     TaskLossLogger,
     ValidationScore,
-    csr_rows,
     takes_sparse_batches,
 )
+from ._predictor import NetworkPredictor
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
@@ -49,11 +49,6 @@ from .metrics._masked import _score_tasks, _typed
 from .modules import SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS, TaskWeighting
 
-# Rows per forward pass at prediction time, at most, and outputs per pass (rows x outputs): bounds
-# the memory of the pass (32 MiB of float64 outputs with thousands of tasks), and does not change
-# results because inference runs in float64 (see _BaseMaskedMultiTask._forward).
-_PREDICT_CHUNK = 4096
-_PREDICT_OUTPUTS = 2**22
 # history_ records each task's losses and validation score for up to this many tasks; beyond, the
 # totals only (30,000 keys per epoch at 10,000 tasks help no one read a history)
 _MAX_TASKS_IN_HISTORY = 1000
@@ -481,6 +476,7 @@ class _BaseMaskedMultiTask(BaseEstimator):
         """The fitted attributes that the history of the training just done gives."""
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
+        self._predictor_ = self._build_predictor()
         self.loss_curve_ = [float(loss) for loss in self.history_[:, "train_loss"]]
         monitor = dict(self.net_.callbacks_)["early_stopping"]
         if monitor.load_best:
@@ -1000,24 +996,15 @@ class _BaseMaskedMultiTask(BaseEstimator):
         return outputs
 
     def _raw_forward(self, X):
-        # a float64 copy per call: threads predicting at once never share a module whose
-        # parameters are being converted, and the fitted module keeps its training dtype
-        module = copy.deepcopy(self.net_.module_).to(torch.float64).train(False)
-        device = next(module.parameters()).device
-        sparse_batches = takes_sparse_batches(module)
-        if sp.issparse(X):
-            X = sp.csr_matrix(X, dtype=np.float64)  # once, not per chunk
-        outputs = []
-        with torch.inference_mode():
-            chunk = max(1, min(_PREDICT_CHUNK, _PREDICT_OUTPUTS // self.net_.criterion_.layout.n_outputs))
-            for start in range(0, X.shape[0], chunk):
-                rows = slice(start, start + chunk)
-                if sp.issparse(X):
-                    inputs = csr_rows(X, rows, sparse_batches, device)
-                else:
-                    inputs = torch.as_tensor(np.require(X[rows], np.float64, ["C", "W"]), device=device)
-                outputs.append(module(inputs).cpu())
-        return torch.cat(outputs)
+        predictor = self.__dict__.get("_predictor_")
+        if predictor is None or not predictor.is_current(self.net_.module_):
+            # the fitted module was changed in place after fit (or the model assembled by hand)
+            predictor = self._predictor_ = self._build_predictor()
+        return predictor.forward(X)
+
+    def _build_predictor(self):
+        """What predict needs, built once per fit (and on load) rather than once per call."""
+        return NetworkPredictor(self.net_.module_, self.net_.criterion_.layout.n_outputs)
 
     def _predict(self, X):
         """Each task's predictions in its own labels or units; 1-D when y was."""
@@ -1072,10 +1059,21 @@ class _BaseMaskedMultiTask(BaseEstimator):
                     stacklevel=3,
                 )
 
+    def __sklearn_is_fitted__(self):
+        # what check_is_fitted asks, without scanning every attribute at each predict call
+        return "net_" in self.__dict__
+
+    def __getstate__(self):
+        # the predictor is a float64 copy of the module: rebuilt on load, not stored twice
+        state = super().__getstate__()
+        state.pop("_predictor_", None)
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
         if "net_" in state:
             self.net_.estimator_ = self
+            self._predictor_ = self._build_predictor()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

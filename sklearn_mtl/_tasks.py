@@ -154,8 +154,10 @@ class Task:
         if len(self.classes) == 1:
             return np.ones((len(outputs), 1))
         if len(self.classes) == 2:
-            positive = expit(outputs[:, 0])
-            return np.column_stack([1 - positive, positive])
+            probabilities = np.empty((len(outputs), 2))
+            expit(outputs[:, 0], out=probabilities[:, 1])
+            np.subtract(1.0, probabilities[:, 1], out=probabilities[:, 0])
+            return probabilities
         return softmax(outputs, axis=1)
 
     def decode(self, outputs):

@@ -106,3 +106,16 @@ def test_quick_fit_speed_benchmark_times_every_lever():
         "+ L2 in Adam's weight decay",
     ]
     assert all(seconds > 0 for seconds in results.values())
+
+
+def test_predict_benchmark_times_the_package_mlp_and_the_bare_module(capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_predict
+
+        results = bench_predict.main(["--rows", "1", "10", "--budget", "0.01"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert set(results) == {(shape, rows) for shape in ("fingerprints", "tabular") for rows in (1, 10)}
+    assert all(time > 0 for times in results.values() for time in times.values())
+    assert capsys.readouterr().out.count("x") >= 8
