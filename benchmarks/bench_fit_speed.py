@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from sklearn_mtl._net import csr_rows
+from sklearn_mtl._batches import csr_rows
 from sklearn_mtl.datasets import load_tox21
 from sklearn_mtl.modules import SeededDropout, SharedTrunkNet
 

@@ -10,9 +10,14 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from ._targets import task_label
-
 __all__ = ["CompactLabels", "labels_from_long", "positions_by_task"]
+
+
+def task_label(task, task_names=None):
+    """How a task is named in messages: its column name when it has one, else its index."""
+    if task_names is not None:
+        return f"task {task} ({task_names[task]!r})"
+    return f"task {task}"
 
 
 def positions_by_task(tasks, n_tasks):

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._net import csr_rows, takes_sparse_batches
+from ._batches import csr_rows, takes_sparse_batches
 
 # Rows per forward pass at prediction time, at most, and outputs per pass (rows x outputs): bounds
 # the memory of the pass (32 MiB of float64 outputs with thousands of tasks), and does not change

@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ._labels import CompactLabels
+
 
 def _is_nan_marker(missing_label):
     return missing_label is None or (isinstance(missing_label, numbers.Real) and np.isnan(missing_label))
@@ -51,8 +53,6 @@ def as_2d_targets(y):
     ``task_names`` is an object array of strings when y is a DataFrame, else None.
     """
     if sp.issparse(y):
-        from ._labels import CompactLabels  # noqa: PLC0415 (it needs task_label from here)
-
         # metrics, score and splitters read a sparse y densified (NaN where no label is stored);
         # fit keeps its labels compact instead
         return CompactLabels.from_sparse(y).to_dense(), False, None
@@ -73,13 +73,6 @@ def as_2d_targets(y):
     if y.shape[1] == 0:
         raise ValueError(f"y has shape {y.shape}: no task. Give at least one column of labels.")
     return y, False, task_names
-
-
-def task_label(task, task_names=None):
-    """How a task is named in messages: its column name when it has one, else its index."""
-    if task_names is not None:
-        return f"task {task} ({task_names[task]!r})"
-    return f"task {task}"
 
 
 def _observed_values(column, observed, name):

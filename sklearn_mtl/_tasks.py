@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
-from ._targets import _check_finite, _observed_values, task_label
+from ._labels import task_label
+from ._targets import _check_finite, _observed_values
 
 KINDS = ("classification", "regression")
 

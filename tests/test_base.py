@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import SKOPS_TRUSTED_TYPES, MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
-from sklearn_mtl._base import _SPARSE_GRADIENT_MIN_FEATURES, _SPARSE_INPUT_MAX_DENSITY, _WIDE_INPUT
+from sklearn_mtl._engine import _SPARSE_GRADIENT_MIN_FEATURES, _SPARSE_INPUT_MAX_DENSITY, _WIDE_INPUT
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=0.01, random_state=0)
 
@@ -263,7 +263,7 @@ def test_auto_alpha_is_an_l2_coefficient_on_the_mean_batch_loss():
 
 @pytest.mark.parametrize("n_samples, batch_size", [(10, 10), (100, 32), (3416, 68), (7048, 128), (10**6, 128)])
 def test_auto_batch_size_gives_about_50_steps_per_epoch(n_samples, batch_size):
-    from sklearn_mtl._base import _auto_batch_size
+    from sklearn_mtl._engine import _auto_batch_size
 
     assert _auto_batch_size(n_samples) == batch_size
 
@@ -448,7 +448,7 @@ def test_training_flushes_denormals_and_restores_the_threads_mode(flush_before):
 
 @pytest.mark.parametrize("n_rows, expected", [(200, 200), (1000, 47), (7049, 27), (10**6, 5)])
 def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, expected):
-    from sklearn_mtl._base import _auto_batch_size, _epoch_budget
+    from sklearn_mtl._engine import _auto_batch_size, _epoch_budget
 
     assert _epoch_budget("auto", n_rows, _auto_batch_size(n_rows)) == expected
     assert _epoch_budget(12, n_rows, _auto_batch_size(n_rows)) == 12

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_mtl._net import csr_rows
+from sklearn_mtl._batches import csr_rows
 from sklearn_mtl.modules import SeededDropout, SharedTrunkNet, SparseInputLinear, keep_mask
 
 

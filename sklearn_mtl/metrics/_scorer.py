@@ -11,19 +11,16 @@ from functools import partial
 import numpy as np
 
 from .._sklearn_compat import _BaseScorer, _cached_call
-from ._masked import (
-    _per_task_metric,
+from ._classification import (
     masked_accuracy_score,
     masked_average_precision_score,
     masked_balanced_accuracy_score,
     masked_f1_score,
     masked_log_loss,
-    masked_mean_absolute_error,
-    masked_mean_squared_error,
-    masked_r2_score,
     masked_roc_auc_score,
-    reduce_task_scores,
 )
+from ._masked import _per_task_metric, reduce_task_scores
+from ._regression import masked_mean_absolute_error, masked_mean_squared_error, masked_r2_score
 
 __all__ = ["make_masked_scorer", "task_scorers"]
 

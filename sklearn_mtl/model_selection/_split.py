@@ -8,7 +8,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
-from .._targets import _observed_values, as_2d_targets, missing_mask, task_label
+from .._labels import task_label
+from .._targets import _observed_values, as_2d_targets, missing_mask
 
 __all__ = ["MultiTaskStratifiedKFold"]
 

@@ -1,0 +1,506 @@
+"""The training engine: from the fitted task description and encoded labels to a trained network.
+
+The estimators (``_base.py``) validate the input, describe the tasks (``tasks_``), set the fitted
+attributes and answer predict and score; what happens in between lives here, as functions of the
+estimator's *parameters* (read, never written): which first layer the data takes, the dataset the
+net iterates over, the skorch net with its module, criterion, optimizer and callbacks, the
+stopping rule and the learning-rate schedule, and the training run itself, for ``fit``,
+``partial_fit`` and ``add_tasks`` alike. Each function returns what it builds; none sets an
+attribute of the estimator. The resolved "auto" recipe (its constants, chosen on validation
+splits of the benchmarks' training parts; see the user guide's "Defaults") is here too.
+"""
+
+import copy
+import numbers
+import threading
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch.callbacks import Callback, EarlyStopping
+
+from ._batches import BatchIterator, CompactMaskedDataset, MaskedDataset, RandomSplit, takes_sparse_batches
+from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
+from ._losses import MaskedMultiTaskLoss, OutputLayout
+from ._net import MaskedNet
+from ._tasks import compact_class_weight_multipliers, encode_compact_targets
+from .modules import SharedTrunkNet
+from .weighting import TASK_WEIGHTINGS
+
+# history_ records each task's losses and validation score for up to this many tasks; beyond, the
+# totals only (30,000 keys per epoch at 10,000 tasks help no one read a history)
+_MAX_TASKS_IN_HISTORY = 1000
+
+# The "auto" training recipe, chosen on validation splits of the training parts of the real data
+# sets in benchmarks/ (see the "Defaults" section of the user guide for the measurements).
+# early_stopping="auto" holds a validation split out when it would hold this many labels of the
+# median task (3000 labels per task at the default validation_fraction of 0.1); on smaller data the
+# noise of a small split's best epoch cost more than stopping saved (sider, mixed5, physchem3)
+_AUTO_EARLY_STOPPING_MIN_LABELS = 300
+# ... and for the median classification task this many labels of its rarest class (with a few
+# dozen positives per task, a split's per-task ROC-AUC jumps by 0.1 between epochs)
+_AUTO_EARLY_STOPPING_MIN_RARE = 50
+# max_iter="auto": about this many optimizer steps (27 epochs of Tox21, 30 of physchem3, 37 of
+# sider at batch_size="auto"), in at least and at most these many epochs. With the cosine schedule
+# a fit of this length did as well as the constant rate's 35-200 epochs (within 0.003, or better)
+# on the validation splits of the panel (user guide, "Defaults")
+_AUTO_STEPS = 1500
+_AUTO_EPOCHS = (5, 200)
+# alpha="auto" is this L2 coefficient on the mean batch loss (alpha = _AUTO_L2 * batch_size in
+# MLPClassifier's meaning, without sample weights)
+_AUTO_L2 = 3e-3
+# dropout="auto" and input_dropout="auto" of classifiers: these on inputs of at least _WIDE_INPUT
+# features (fingerprints, word counts), none on narrow tabular inputs. Regressors use none: on the
+# fingerprint regression sets dropout cost R^2 (physchem3: 0.69 with it, 0.75 without)
+_WIDE_INPUT = 100
+_WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
+
+
+# The first layer reads the non-zeros of X only (SparseInputLinear) for sparse X, and for dense X of
+# at least _WIDE_INPUT columns with at most this fraction of non-zeros. Forward and backward of
+# Tox21's first layer (1.5% non-zero) took 0.12 s per epoch this way, 0.75 s as nn.Linear; as the
+# former grows with the non-zeros, the two would cost alike near 9% (extrapolated, not measured)
+_SPARSE_INPUT_MAX_DENSITY = 0.1
+# ... and its weight gets a sparse gradient and SparseAdam (lazy L2 on the rows a batch uses) from
+# this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
+_SPARSE_GRADIENT_MIN_FEATURES = 10_000
+
+# With a sparse y and at least this many tasks (each head with one output), the heads' weight gets
+# a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below it,
+# the heads keep Adam, and a sparse y fits the model of the same labels given dense
+_SPARSE_HEADS_MIN_TASKS = 1000
+
+
+def _epoch_budget(max_iter, n_rows, batch_size):
+    """max_iter="auto": enough epochs for about ``_AUTO_STEPS`` optimizer steps, within
+    ``_AUTO_EPOCHS`` (fewer epochs for more rows: each epoch takes more steps)."""
+    if max_iter != "auto":
+        return max_iter
+    steps_per_epoch = -(-n_rows // batch_size)
+    return int(np.clip(-(-_AUTO_STEPS // steps_per_epoch), *_AUTO_EPOCHS))
+
+
+def _density(X):
+    """The fraction of non-zero entries of a dense X."""
+    return np.count_nonzero(X) / max(X.size, 1)
+
+
+def _auto_batch_size(n_samples):
+    """batch_size="auto": about 50 steps per epoch, within [32, 128] rows (all rows if fewer)."""
+    return min(n_samples, int(np.clip(n_samples // 50, 32, 128)))
+
+
+def _auto_dropout(name, value, n_features, tasks):
+    """The dropout parameter ``name`` with "auto" resolved (see ``_WIDE_DROPOUTS``): dropout when
+    every task is a classification task and the input is wide."""
+    if value != "auto":
+        return value
+    all_classification = all(task.kind == "classification" for task in tasks)
+    return _WIDE_DROPOUTS[name] if all_classification and n_features >= _WIDE_INPUT else 0.0
+
+
+def _auto_head_dropout(dropout, n_features, tasks):
+    """``(head_dropout, head_dropout_tasks)`` of the module: with ``dropout="auto"``, a mixed model on a
+    wide input puts the classifier's dropout in front of its classification heads only (its
+    shared layers get none, which its regression tasks need)."""
+    kinds = {task.kind for task in tasks}
+    if dropout != "auto" or kinds != {"classification", "regression"} or n_features < _WIDE_INPUT:
+        return 0.0, None
+    return _WIDE_DROPOUTS["dropout"], [task.kind == "classification" for task in tasks]
+
+
+def _to_tensor_input(X, dtype, sparse_batches=False):
+    """X as the training loop wants it: a tensor of ``dtype``, or a CSR matrix of it if sparse (or if
+    the module takes sparse batches)."""
+    if sp.issparse(X) or sparse_batches:
+        return sp.csr_matrix(X, dtype=dtype)
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
+
+
+# torch's global RNG is one per process: fits in several threads take turns while they use it
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch's global RNG; the caller's RNG state is restored after.
+
+    Initialization draws from the global RNG (``nn.Linear`` does), so it runs here, under a lock.
+    Training does not: shuffling, dropout and PCGrad use private generators (see
+    ``_BaseMaskedMultiTask._attach_generator``), so fits in parallel threads neither disturb nor
+    wait for each other. A custom ``module`` may draw from the global RNG while training; its
+    whole fit runs here.
+    """
+    devices = [device] if device.type == "cuda" else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        if devices:
+            torch.cuda.manual_seed(seed)
+        yield
+
+
+def _compact_task_balanced_probabilities(labels):
+    """:func:`_task_balanced_probabilities` of compact labels."""
+    task_totals = np.bincount(labels.tasks, weights=labels.weights, minlength=labels.shape[1])
+    shares = labels.weights / task_totals[labels.tasks]
+    probabilities = np.bincount(labels.rows, weights=shares, minlength=labels.shape[0])
+    return probabilities / probabilities.sum()
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    """A tuple of positive ints (an int is one layer, as in MLPClassifier)."""
+    sizes = (hidden_layer_sizes,) if isinstance(hidden_layer_sizes, numbers.Integral) else tuple(hidden_layer_sizes)
+    if not all(isinstance(size, numbers.Integral) and size > 0 for size in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers; got {hidden_layer_sizes!r}.")
+    return tuple(int(size) for size in sizes)
+
+
+def _task_balanced_probabilities(count_weights):
+    """Row-drawing probabilities that give every task the same share of its labels per epoch.
+
+    Each task spreads a mass of 1 over its labels in proportion to their weights; a row's
+    probability is the sum over its labels. A task with 1% of the labels of another is then drawn
+    as often, and rows without labels are never drawn.
+    """
+    task_totals = count_weights.sum(axis=0)
+    shares = np.divide(count_weights, task_totals, out=np.zeros_like(count_weights), where=task_totals > 0)
+    probabilities = shares.sum(axis=1)
+    return probabilities / probabilities.sum()
+
+
+def check_device(device):
+    """``device`` as a ``torch.device``, refused with a clear message where it is not available."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device ({error}); use 'cpu' or 'cuda'.") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use device='cpu'.")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for but MPS is not available here; use device='cpu'.")
+    return parsed
+
+
+# -- which network and which batches --------------------------------------------------------------
+def weighting_uses_gradients(task_weighting):
+    """Whether ``task_weighting`` works on the shared layers' gradients (PCGrad, GradNorm), which
+    must then be dense."""
+    weighting = TASK_WEIGHTINGS[task_weighting] if isinstance(task_weighting, str) else task_weighting
+    return weighting.uses_gradients
+
+
+def sparse_batches(est, X, net=None):
+    """Whether the network's first layer takes sparse batches (``SparseInputLinear``, whose cost
+    follows the non-zeros of X): for sparse X, and for dense X of at least ``_WIDE_INPUT``
+    columns of which at most ``_SPARSE_INPUT_MAX_DENSITY`` are non-zero (fingerprints, one-hot
+    or count features), with the default module and a shared first hidden layer, unless the
+    task weighting needs the shared layers' gradients as dense tensors (PCGrad, GradNorm). A
+    fitted network (``net``) keeps its kind."""
+    if net is not None:
+        return takes_sparse_batches(net.module_)
+    has_layers = len(_check_hidden_layer_sizes(est.hidden_layer_sizes)) > 0
+    first_shared = est.n_shared_layers is None or est.n_shared_layers >= 1
+    if est.module is not None or not has_layers or not first_shared or weighting_uses_gradients(est.task_weighting):
+        return False
+    if sp.issparse(X):
+        return True
+    return X.shape[1] >= _WIDE_INPUT and _density(X) <= _SPARSE_INPUT_MAX_DENSITY
+
+
+def can_train_heads_sparsely(est):
+    """Whether the default module can give its heads sparse gradients (``sparse_heads``): every head
+    has one output and the task weighting does not need the shared layers' gradients per task."""
+    one_output = all(task.head_width == 1 for task in est.tasks_)
+    return est.module is None and one_output and not weighting_uses_gradients(est.task_weighting)
+
+
+# -- datasets --------------------------------------------------------------------------------------
+def make_compact_dataset(est, X, labels, device, sparse_batches):
+    """The dataset of compact labels (a sparse y): labelled pairs, encoded by ``tasks_``."""
+    encoded = encode_compact_targets(est.tasks_, labels.values, labels.by_task_)
+    multipliers = compact_class_weight_multipliers(
+        est.tasks_, getattr(est, "class_weight", None), encoded, labels.weights, labels.by_task_
+    )
+    X = _to_tensor_input(X, est.dtype, sparse_batches)
+
+    def tensor(array, dtype=None):
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=dtype or est.dtype)).to(device)
+
+    count_weights = tensor(labels.weights)
+    row_probabilities = None
+    if est.sampling == "task_balanced":
+        row_probabilities = tensor(_compact_task_balanced_probabilities(labels), np.float64)
+    return CompactMaskedDataset(
+        X if sp.issparse(X) else X.to(device),
+        tensor(labels.row_ptr, np.int64),
+        tensor(labels.tasks, np.int64),
+        tensor(encoded),
+        count_weights if multipliers is None else tensor(labels.weights * multipliers),
+        count_weights,
+        tensor(labels.row_weights),
+        est.n_tasks_,
+        est.loss_normalization,
+        row_probabilities=row_probabilities,
+        sparse_batches=sparse_batches,
+    )
+
+
+def make_dataset(est, X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches):
+    """The dataset of a dense y: encoded labels and their weights, 0 where a label is missing."""
+    X = _to_tensor_input(X, est.dtype, sparse_batches)
+    values = encoded.astype(est.dtype)
+    loss_weights = count_weights if multipliers is None else count_weights * multipliers
+
+    def tensor(array):
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+    loss_weights_tensor = tensor(loss_weights.astype(est.dtype))
+    return MaskedDataset(
+        X if sp.issparse(X) else X.to(device),
+        tensor(values),
+        loss_weights_tensor,
+        loss_weights_tensor if multipliers is None else tensor(count_weights.astype(est.dtype)),
+        tensor(row_weights.astype(est.dtype)),
+        est.loss_normalization,
+        row_probabilities=None if est.sampling == "uniform" else tensor(_task_balanced_probabilities(count_weights)),
+        y=y2d,
+        sparse_batches=sparse_batches,
+    )
+
+
+# -- the net ---------------------------------------------------------------------------------------
+def make_task_weighting(est):
+    """A fresh task-weighting strategy for ``est.n_tasks_`` tasks."""
+    weighting = est.task_weighting
+    weighting = TASK_WEIGHTINGS[weighting]() if isinstance(weighting, str) else copy.deepcopy(weighting)
+    weighting.setup(est.n_tasks_)
+    return weighting
+
+
+def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False):
+    """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized."""
+    layout = OutputLayout.from_tasks(est.tasks_)
+    module_params = {"n_features": est.n_features_in_, "n_outputs": layout.n_outputs}
+    if est.module is None:
+        module_params.update(
+            sparse_input=sparse_input,
+            sparse_gradient=est.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
+            sparse_heads=sparse_heads,
+            hidden_layer_sizes=_check_hidden_layer_sizes(est.hidden_layer_sizes),
+            n_shared_layers=est.n_shared_layers,
+            activation=est.activation,
+            dropout=_auto_dropout("dropout", est.dropout, est.n_features_in_, est.tasks_),
+            input_dropout=_auto_dropout("input_dropout", est.input_dropout, est.n_features_in_, est.tasks_),
+            head_widths=layout.head_widths,
+        )
+        head_dropout, head_dropout_tasks = _auto_head_dropout(est.dropout, est.n_features_in_, est.tasks_)
+        if head_dropout:
+            module_params.update(head_dropout=head_dropout, head_dropout_tasks=head_dropout_tasks)
+    if est.module is not None and est.n_shared_layers is not None:
+        raise ValueError(
+            f"n_shared_layers={est.n_shared_layers} shapes the default network; a custom module decides its "
+            "own sharing. Leave n_shared_layers=None with module."
+        )
+    if est.optimizer is not None and not (
+        isinstance(est.optimizer, type) and issubclass(est.optimizer, torch.optim.Optimizer)
+    ):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer class such as torch.optim.SGD; got {est.optimizer!r}. "
+            "Pass its arguments through net_params, e.g. {'optimizer__momentum': 0.9}."
+        )
+    for callback in est.callbacks or []:
+        instance = callback[1] if isinstance(callback, tuple) and len(callback) == 2 else callback
+        if not isinstance(instance, Callback):
+            raise TypeError(f"callbacks must hold skorch callbacks (or (name, callback) pairs); got {callback!r}.")
+    optimizer_params = {}
+    if est.optimizer is None and device.type in ("cpu", "cuda"):
+        optimizer_params["optimizer__fused"] = True
+    task_keys = [task.key for task in est.tasks_]
+    record_tasks = len(task_keys) <= _MAX_TASKS_IN_HISTORY
+    per_task_keys = [f"{key}_{task}" for key in ("train_loss", "valid_loss", "valid_score") for task in task_keys]
+    callbacks = [
+        ("task_losses", TaskLossLogger(task_keys, record_tasks)),
+        ("valid_score", ValidationScore(est.tasks_, record_tasks)),
+        ("stop_on_non_finite_loss", StopOnNonFiniteLoss()),
+        ("learning_rate", CosineLearningRate()),
+        ("early_stopping", EarlyStopping(patience=est.n_iter_no_change, threshold=est.tol, threshold_mode="abs")),
+        *task_checkpoint(est),
+        *(est.callbacks or []),
+    ]
+    params = {
+        "module": SharedTrunkNet if est.module is None else est.module,
+        **{f"module__{key}": value for key, value in module_params.items()},
+        "criterion": MaskedMultiTaskLoss,
+        "criterion__layout": layout,
+        "criterion__weighting": make_task_weighting(est),
+        "criterion__task_weights": task_weights,
+        "optimizer": torch.optim.Adam if est.optimizer is None else est.optimizer,
+        **optimizer_params,
+        "lr": est.learning_rate_init,
+        "max_epochs": _epoch_budget(est.max_iter, n_rows, batch_size),
+        "batch_size": batch_size,
+        "iterator_train": BatchIterator,
+        "iterator_train__shuffle": True,
+        "iterator_valid": BatchIterator,
+        "train_split": None,
+        "callbacks": callbacks,
+        # verbose=1 prints the totals; verbose>=2 adds one column per task and split
+        "callbacks__print_log__keys_ignored": per_task_keys if est.verbose < 2 and record_tasks else None,
+        # dict targets cannot be concatenated into a prediction cache; scorers predict anew
+        "use_caching": False,
+        "verbose": est.verbose,
+        "device": device,
+        "alpha": 0.0 if est.alpha == "auto" else est.alpha,
+        "l2": _AUTO_L2 if est.alpha == "auto" else 0.0,
+        "warm_start": True,
+    }
+    params.update(est.net_params or {})
+    net = MaskedNet(**params)
+    # skorch's EpochScoring calls scorers with the net; masked scorers follow this back to the
+    # estimator, which knows the tasks and how to decode outputs. The trailing underscore keeps
+    # it out of the net's get_params and clone
+    net.estimator_ = est
+    return net
+
+
+def validation_split(est):
+    """The split that early stopping holds out, seeded from the estimator's random state."""
+    return RandomSplit(est.validation_fraction, seed=int(est._rng.randint(np.iinfo(np.int32).max)))
+
+
+def initialize_net(net, net_params):
+    """Initialize the net (module, criterion, optimizer), naming ``net_params`` when skorch refuses them."""
+    try:
+        net.initialize()
+    except ValueError as error:
+        if net_params:  # skorch checks parameter names here: point at where they came from
+            raise ValueError(f"net_params {sorted(net_params)}: {error}") from None
+        raise
+
+
+def check_module_output(net, tasks, dataset):
+    """A custom module must map a batch to (n_rows, n_outputs); say so before training."""
+    n_outputs = sum(task.head_width for task in tasks)
+    inputs, _ = dataset.batch(slice(0, 2))
+    module = net.module_
+    module.train(False)
+    with torch.no_grad():
+        outputs = module(inputs)
+    if not isinstance(outputs, torch.Tensor) or tuple(outputs.shape) != (len(inputs), n_outputs):
+        shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+        raise ValueError(
+            f"module returned {shape} for {len(inputs)} rows; it must return a tensor of shape "
+            f"(n_rows, {n_outputs}): one column per binary or regression task and K per task with "
+            "K > 2 classes, in task order."
+        )
+
+
+def task_checkpoint(est):
+    """The per-task stopping callback, when ``per_task_stopping`` asks for it."""
+    if not est.per_task_stopping:
+        return []
+    if est.module is not None and not hasattr(est.module, "private_parameters"):
+        raise ValueError(
+            "per_task_stopping=True restores each task's own parameters, which a custom module must name with "
+            "a private_parameters(task) method (as SharedTrunkNet does)."
+        )
+    monitor = "loss" if est.scoring == "loss" else "score"
+    return [("task_checkpoint", TaskCheckpoint(est.n_tasks_, monitor, est.tol))]
+
+
+# -- stopping and the training run -----------------------------------------------------------------
+def uses_early_stopping(est, task_labels, tasks):
+    """Whether ``fit`` holds a validation split out: ``early_stopping``, with "auto" resolved.
+
+    "auto" holds none with the cosine schedule, whose end is where training stops. With a
+    constant learning rate it holds one out when the split would hold, for the median task,
+    at least ``_AUTO_EARLY_STOPPING_MIN_LABELS`` labels, and for the median classification
+    task at least ``_AUTO_EARLY_STOPPING_MIN_RARE`` labels of its rarest class: enough for the
+    validation score to tell a better epoch from a luckier one (a validation ROC-AUC over a
+    handful of positives jumps by 0.1 from one epoch to the next).
+    """
+    if est.early_stopping != "auto":
+        return bool(est.early_stopping)
+    if est.learning_rate_schedule == "cosine":
+        return False
+    labels = [len(values) for values, _ in task_labels]
+    if est.validation_fraction * np.median(labels) < _AUTO_EARLY_STOPPING_MIN_LABELS:
+        return False
+    rarest = [
+        np.unique(values, return_counts=True)[1].min()
+        for (values, _), task in zip(task_labels, tasks, strict=True)
+        if task.kind == "classification" and len(values)
+    ]
+    return not rarest or est.validation_fraction * np.median(rarest) >= _AUTO_EARLY_STOPPING_MIN_RARE
+
+
+def configure_stopping(net, split, validate, scoring):
+    """Stop on a held-out split's masked score or loss (restoring the best epoch's weights), or
+    on the training loss. ``partial_fit`` never holds rows out: its batch is all it has."""
+    net.train_split = split if validate else None
+    early_stopping = dict(net.callbacks_)["early_stopping"]
+    if not validate:
+        early_stopping.monitor, early_stopping.lower_is_better = "train_loss", True
+    elif scoring == "loss":
+        early_stopping.monitor, early_stopping.lower_is_better = "valid_loss", True
+    else:
+        early_stopping.monitor, early_stopping.lower_is_better = "valid_score", False
+    early_stopping.load_best = validate
+
+
+def attach_generator(net, generator):
+    """Hand a private generator to the modules that draw random numbers while training (None
+    detaches it, so that no generator is stored with the fitted model)."""
+    for part in (*net.module_.modules(), net.criterion_.weighting):
+        if hasattr(part, "generator"):
+            part.generator = generator
+
+
+def train(
+    net, dataset, *, n_epochs, seed, device, schedule, split=None, validate=False, scoring="auto", global_rng=False
+):
+    """Train ``net`` on ``dataset`` for up to ``n_epochs`` epochs (early stopping may end it sooner).
+
+    ``schedule`` is the learning-rate schedule ("cosine" anneals over these ``n_epochs``;
+    "constant", or None for one ``partial_fit`` epoch, keeps the rate). Shuffling, dropout and
+    PCGrad draw from a private generator seeded with ``seed``; ``global_rng`` also seeds torch's
+    global RNG for the run (a custom module may draw from it). The module is left in eval mode.
+    """
+    net.iterator_train__seed = seed
+    configure_stopping(net, split, validate, scoring)
+    dict(net.callbacks_)["learning_rate"].n_epochs = n_epochs if schedule == "cosine" else None
+    attach_generator(net, torch.Generator(device=device).manual_seed(seed))
+    try:
+        with _seeded_torch(seed, device) if global_rng else nullcontext():
+            net.partial_fit(dataset, None, epochs=n_epochs)
+    finally:
+        attach_generator(net, None)
+    net.module_.train(False)
+    return net
+
+
+def add_task_heads(est, net, new_tasks, task_weights, seed, device):
+    """Give ``net`` heads for ``new_tasks`` (``est.tasks_`` already lists them) on frozen shared
+    layers: a new criterion for all the tasks, an optimizer of the new parameters only, and the
+    callbacks told of the new tasks. The module's parameters stay frozen: unfreeze them
+    (``requires_grad_(True)``) after training."""
+    module = net.module_
+    module.requires_grad_(False)
+    with _seeded_torch(seed, device):
+        block = module.add_tasks([task.head_width for task in new_tasks])
+    net.__dict__.pop("_parameter_lists_", None)  # the module's parameters changed
+    net.criterion_ = MaskedMultiTaskLoss(
+        OutputLayout.from_tasks(est.tasks_), make_task_weighting(est), task_weights
+    ).to(device)
+    optimizer = torch.optim.Adam if est.optimizer is None else est.optimizer
+    net.optimizer_ = optimizer(block.parameters(), lr=est.learning_rate_init)
+    callbacks = dict(net.callbacks_)
+    record_tasks = est.n_tasks_ <= _MAX_TASKS_IN_HISTORY
+    callbacks["task_losses"].task_keys = [task.key for task in est.tasks_]
+    callbacks["task_losses"].record_tasks = record_tasks
+    callbacks["valid_score"].tasks = est.tasks_
+    callbacks["valid_score"].record_tasks = record_tasks
+    if "task_checkpoint" in callbacks:
+        callbacks["task_checkpoint"].n_tasks = est.n_tasks_
+    return net
