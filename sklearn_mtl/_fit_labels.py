@@ -12,6 +12,13 @@ from ._labels import CompactLabels, labels_from_long
 from ._sklearn_compat import _check_sample_weight
 from ._targets import as_2d_targets, missing_mask
 
+# A dense y with at most this fraction of its cells labelled is taken in as compact labels: its
+# dense encoding, weights and batches would cost several times the y itself (a 100,000 x 1,000 y
+# with 0.1% labelled added 3.2 times its 763 MiB to fit's peak; benchmarks/bench_label_memory.py),
+# the compact form only what its labels need. Above it, the dense form: the panel's sets (21% to
+# 100% labelled) fit as before.
+_COMPACT_MAX_OBSERVED = 0.1
+
 
 def check_fit_sample_weight(sample_weight, X, observed):
     """``(row_weights, count_weights)`` from a 1-D (per row) or 2-D (per label) sample_weight.
@@ -76,3 +83,20 @@ def compact_labels(X, y, sample_weight):
         weights = row_weights[labels.rows]
     labels.weights, labels.row_weights, labels.by_task_ = weights, row_weights, labels.by_task()
     return labels
+
+
+def compact_if_mostly_missing(y2d, missing_label):
+    """A float dense y as a sparse one of its observed labels when at most ``_COMPACT_MAX_OBSERVED`` of
+    its cells hold one; else None. Other dtypes keep the dense form, which keeps their classes'
+    type (ints, bools, strings) in ``classes_`` and ``predict``."""
+    if y2d.dtype.kind != "f":
+        return None
+    observed = ~missing_mask(y2d, missing_label)
+    if np.count_nonzero(observed) > _COMPACT_MAX_OBSERVED * observed.size:
+        return None
+    rows, tasks = np.nonzero(observed)
+    del observed
+    values = y2d[rows, tasks].astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        return None  # the dense form names the task of an infinite label
+    return labels_from_long(rows, tasks, values, shape=y2d.shape)
