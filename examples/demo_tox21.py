@@ -1,6 +1,6 @@
 """The job the package exists for, on real data: Tox21's 12 toxicity assays, 17% of labels missing.
 
-``make demo`` runs this script (about a minute and a half). It trains on 90% of the molecules
+``make demo`` runs this script (about 40 s on a 2-core machine). It trains on 90% of the molecules
 (the benchmark panel's split: ``np.random.RandomState(0).permutation``, the last 10% held out) and
 scores every model by the mean over tasks of the test ROC-AUC on each task's observed labels:
 
@@ -14,7 +14,7 @@ scores every model by the mean over tasks of the test ROC-AUC on each task's obs
 
 Nothing is chosen on the held-out part: it is scored once per model. The last line is a summary.
 The three networks are fitted in two worker processes (one thread each), so that the two cores of
-a small machine run the demo in about a minute and a half. ``--quick`` runs a small subset with a
+a small machine run the demo in about 40 s. ``--quick`` runs a small subset with a
 few epochs (a smoke test, not a measurement).
 """
 

@@ -1,12 +1,9 @@
 """Labels at the door: a mostly-empty dense y is taken in as its labels only."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor, labels_from_long
 from sklearn_mtl import _engine as engine
@@ -14,12 +11,8 @@ from sklearn_mtl import _fit_labels as fit_labels
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.01, random_state=0)
 
-
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# short fits, on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _sparse_labels(n_rows=400, n_tasks=30, observed=0.05, seed=0):

@@ -1,25 +1,19 @@
 """The predictor built once per fit: what predict reads, and when it is rebuilt."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
 from sklearn_mtl._predictor import NetworkPredictor
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.01, random_state=0)
 
-
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# short fits, on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _data(n_rows=120, n_features=4, seed=0):
