@@ -18,6 +18,7 @@ from sklearn_mtl._tasks import (
     encode_targets,
     split_outputs,
     stack_predictions,
+    task_probabilities,
     validation_scores,
 )
 
@@ -193,3 +194,16 @@ def test_class_weights_apply_to_classification_tasks_only():
     np.testing.assert_allclose(multipliers[:, 1], 1.0)
     with pytest.raises(ValueError, match="class_weight gives task 1 \\('r'\\) class weights, but it is a regression"):
         class_weight_multipliers(tasks, [None, {0: 1.0}], encoded, observed * 1.0, y_was_1d=False)
+
+
+def test_task_probabilities_of_every_kind_equal_each_tasks_own():
+    y = np.array([[0, 0, 1.5, 1], [1, 1, 2.5, 0], [0, 2, 0.5, 1], [1, 0, 1.0, 0]], dtype=float)
+    tasks, _ = _describe(y, task_types=["classification", "classification", "regression", "classification"])
+    outputs = np.random.RandomState(0).normal(size=(5, sum(task.head_width for task in tasks)))
+    together = task_probabilities(tasks, outputs)
+    alone = [task.probabilities(part) for task, part in zip(tasks, split_outputs(tasks, outputs), strict=True)]
+    assert together[2] is None and alone[2] is None
+    for fast, slow in zip(together, alone, strict=True):
+        if slow is not None:
+            np.testing.assert_allclose(fast, slow, rtol=1e-15)
+            assert fast.flags.c_contiguous and fast.shape == slow.shape
