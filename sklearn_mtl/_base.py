@@ -188,19 +188,16 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if continue_training and getattr(self.net_.module_, "sparse_heads", False) and not sp.issparse(y):
             # a network that trains its heads from labelled pairs keeps doing so
             y = fit_labels.stored_labels(y, self.missing_label)
-        labels = None
         if sp.issparse(y):
             labels = fit_labels.compact_labels(X, y, sample_weight)
             y2d, was_1d, task_names = labels, False, None
         else:
             y2d, was_1d, task_names = as_2d_targets(y)
             check_consistent_length(X, y2d)
-            if not was_1d and (sample_weight is None or np.ndim(sample_weight) == 1):
-                # a mostly-empty dense y is taken in as its labels only (memory follows the labels)
-                stored = fit_labels.compact_if_mostly_missing(y2d, self.missing_label)
-                if stored is not None:
-                    labels = fit_labels.compact_labels(X, stored, sample_weight)
-                    y2d = labels
+            # a mostly-empty dense y is taken in as its labels only (memory follows the labels)
+            labels = fit_labels.compact_if_mostly_missing(X, y2d, was_1d, sample_weight, self.missing_label)
+            if labels is not None:
+                y2d = labels
         if labels is not None:
             task_labels = [(labels.values[positions], labels.weights[positions]) for positions in labels.by_task_]
         else:

@@ -66,7 +66,29 @@ def label_weights(X, y2d, sample_weight, missing_label):
 def compact_labels(X, y, sample_weight):
     """A sparse y's labels in compact form, with each label's weight (``weights``, all > 0) and the
     positions of each task's labels (``by_task_``); ``row_weights`` on the side."""
-    labels = CompactLabels.from_sparse(y)
+    return _weighed(CompactLabels.from_sparse(y), X, sample_weight)
+
+
+def compact_if_mostly_missing(X, y2d, was_1d, sample_weight, missing_label):
+    """:func:`compact_labels` of a dense y's observed labels when at most ``_COMPACT_MAX_OBSERVED`` of
+    its cells hold one; else None. Only a 2-D float y with a 1-D (or no) sample_weight is taken
+    this way: other dtypes keep the dense form, which keeps their classes' type (ints, bools,
+    strings) in ``classes_`` and ``predict``, and a 2-D sample_weight needs the dense form."""
+    if was_1d or y2d.dtype.kind != "f" or (sample_weight is not None and np.ndim(sample_weight) == 2):
+        return None
+    observed = ~missing_mask(y2d, missing_label)
+    if np.count_nonzero(observed) > _COMPACT_MAX_OBSERVED * observed.size:
+        return None
+    rows, tasks = np.nonzero(observed)
+    del observed
+    values = y2d[rows, tasks].astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        return None  # the dense form names the task of an infinite label
+    return _weighed(CompactLabels(rows, tasks, values, y2d.shape), X, sample_weight)
+
+
+def _weighed(labels, X, sample_weight):
+    """Compact labels with each label's weight (its row's), those of weight 0 dropped."""
     if labels.shape[0] != X.shape[0]:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {labels.shape[0]}]"
@@ -83,20 +105,3 @@ def compact_labels(X, y, sample_weight):
         weights = row_weights[labels.rows]
     labels.weights, labels.row_weights, labels.by_task_ = weights, row_weights, labels.by_task()
     return labels
-
-
-def compact_if_mostly_missing(y2d, missing_label):
-    """A float dense y as a sparse one of its observed labels when at most ``_COMPACT_MAX_OBSERVED`` of
-    its cells hold one; else None. Other dtypes keep the dense form, which keeps their classes'
-    type (ints, bools, strings) in ``classes_`` and ``predict``."""
-    if y2d.dtype.kind != "f":
-        return None
-    observed = ~missing_mask(y2d, missing_label)
-    if np.count_nonzero(observed) > _COMPACT_MAX_OBSERVED * observed.size:
-        return None
-    rows, tasks = np.nonzero(observed)
-    del observed
-    values = y2d[rows, tasks].astype(np.float64)
-    if not np.all(np.isfinite(values)):
-        return None  # the dense form names the task of an infinite label
-    return labels_from_long(rows, tasks, values, shape=y2d.shape)
