@@ -8,12 +8,11 @@ import copy
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine as engine
 from . import _fit_labels as fit_labels
-from ._targets import as_2d_targets
-from ._tasks import class_weight_multipliers, dense_task_labels, describe_tasks, encode_targets
+from ._tasks import describe_tasks
 
 
 class _AddTasksMixin:
@@ -66,10 +65,9 @@ class _AddTasksMixin:
                 "class_weight gives weights to the fitted tasks only; add tasks with class_weight=None or 'balanced'."
             )
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
-        y2d, _, names = as_2d_targets(y)
-        if names is None and getattr(y, "name", None) is not None and y2d.shape[1] == 1:
+        labels, _, names, _ = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
+        if names is None and getattr(y, "name", None) is not None and labels.shape[1] == 1:
             names = np.asarray([str(y.name)], dtype=object)  # a named Series: one named task
-        check_consistent_length(X, y2d)
         old_names = getattr(self, "task_names_", None)
         if (names is None) != (old_names is None):
             raise ValueError(
@@ -80,8 +78,7 @@ class _AddTasksMixin:
             taken = sorted(set(map(str, names)) & set(map(str, old_names)))
             if taken:
                 raise ValueError(f"add_tasks: tasks named {taken} exist already; give the new tasks other names.")
-        row_weights, count_weights, observed = fit_labels.label_weights(X, y2d, sample_weight, self.missing_label)
-        new_task_labels = dense_task_labels(y2d, observed, row_weights, names)
+        new_task_labels = fit_labels.task_labels(labels, names)
         new_tasks = describe_tasks(
             new_task_labels,
             task_types=self._task_kind if self._task_kind is not None else task_types,
@@ -89,18 +86,15 @@ class _AddTasksMixin:
             fixed_kind=self._task_kind is not None,
             estimator=type(self).__name__,
         )
-        encoded = encode_targets(new_tasks, y2d, observed)
-        class_weight = getattr(self, "class_weight", None)
-        multipliers = class_weight_multipliers(new_tasks, class_weight, encoded, count_weights, False)
         # train a copy: a failure leaves this estimator as it was
         candidate = copy.deepcopy(self)
         candidate.net_.estimator_ = candidate
-        candidate._train_added_tasks(X, new_tasks, new_task_labels, encoded, multipliers, count_weights, row_weights)
+        candidate._train_added_tasks(X, new_tasks, new_task_labels, labels)
         self.__dict__.update(candidate.__dict__)
         self.net_.estimator_ = self
         return self
 
-    def _train_added_tasks(self, X, new_tasks, new_task_labels, encoded, multipliers, count_weights, row_weights):
+    def _train_added_tasks(self, X, new_tasks, new_task_labels, labels):
         n_old = self.n_tasks_
         for offset, task in enumerate(new_tasks):
             task.index = n_old + offset
@@ -112,19 +106,10 @@ class _AddTasksMixin:
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         net = engine.add_task_heads(self, self.net_, new_tasks, self._check_task_weights(), seed, device)
 
-        def padded(array):
-            return np.hstack([np.zeros((array.shape[0], n_old)), array])
-
+        # the new tasks' labels placed after the fitted tasks' (which have none here)
+        labels = fit_labels.shifted_labels(labels, n_old, self.n_tasks_)
         dataset = engine.make_dataset(
-            self,
-            X,
-            None,
-            padded(encoded),
-            None if multipliers is None else padded(multipliers),
-            padded(count_weights),
-            row_weights,
-            device,
-            engine.sparse_batches(self, X, net),
+            self, X, labels, device, engine.sparse_batches(self, X, net), engine.labels_as_pairs(labels, net)
         )
         self._validation_split = engine.validation_split(self)
         n_epochs_before = len(net.history)

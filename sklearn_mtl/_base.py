@@ -9,7 +9,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -25,11 +24,8 @@ from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
     check_partial_fit_classes,
-    class_weight_multipliers,
     decode_outputs,
-    dense_task_labels,
     describe_tasks,
-    encode_targets,
     stack_predictions,
     task_probabilities,
 )
@@ -185,30 +181,14 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
-        if continue_training and getattr(self.net_.module_, "sparse_heads", False) and not sp.issparse(y):
-            # a network that trains its heads from labelled pairs keeps doing so
-            y = fit_labels.stored_labels(y, self.missing_label)
-        if sp.issparse(y):
-            labels = fit_labels.compact_labels(X, y, sample_weight)
-            y2d, was_1d, task_names = labels, False, None
-        else:
-            y2d, was_1d, task_names = as_2d_targets(y)
-            check_consistent_length(X, y2d)
-            # a mostly-empty dense y is taken in as its labels only (memory follows the labels)
-            labels = fit_labels.compact_if_mostly_missing(X, y2d, was_1d, sample_weight, self.missing_label)
-            if labels is not None:
-                y2d = labels
-        if labels is not None:
-            task_labels = [(labels.values[positions], labels.weights[positions]) for positions in labels.by_task_]
-        else:
-            row_weights, count_weights, observed = fit_labels.label_weights(X, y2d, sample_weight, self.missing_label)
-            task_labels = dense_task_labels(y2d, observed, row_weights, task_names)
-
+        # every y, in whatever form, becomes one compact table of its labels here
+        labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
+        task_labels = fit_labels.task_labels(labels, task_names)
         if continue_training:
-            self._check_n_tasks(y2d, "continuing training needs the same tasks")
+            self._check_n_tasks(labels, "continuing training needs the same tasks")
         else:
             if classes is not None:
-                classes = check_partial_fit_classes(classes, y2d.shape[1], was_1d)
+                classes = check_partial_fit_classes(classes, labels.shape[1], was_1d)
             tasks = describe_tasks(
                 task_labels,
                 task_types=self._task_kind if self._task_kind is not None else self.task_types,
@@ -221,16 +201,14 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             self._rng = self._make_rng()
         task_weights = self._check_task_weights()
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
-        if labels is not None:
-            dataset = engine.make_compact_dataset(self, X, labels, device, sparse_batches)
-        else:
-            encoded = encode_targets(self.tasks_, y2d, observed)
-            multipliers = class_weight_multipliers(
-                self.tasks_, getattr(self, "class_weight", None), encoded, count_weights, self._y_was_1d
-            )
-            dataset = engine.make_dataset(
-                self, X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches
-            )
+        sparse_heads = (
+            not continue_training
+            and self.n_tasks_ >= engine._SPARSE_HEADS_MIN_TASKS
+            and engine.labels_as_pairs(labels)
+            and engine.can_train_heads_sparsely(self)
+        )
+        pairs = engine.labels_as_pairs(labels, self.net_ if continue_training else None, sparse_heads)
+        dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d)
         batch_size = engine._auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
@@ -242,11 +220,6 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 self.net_.batch_size = batch_size
             else:
                 with engine._seeded_torch(seed, device):
-                    sparse_heads = (
-                        sp.issparse(y)
-                        and self.n_tasks_ >= engine._SPARSE_HEADS_MIN_TASKS
-                        and engine.can_train_heads_sparsely(self)
-                    )
                     self.net_ = engine.build_net(
                         self, task_weights, batch_size, device, sparse_batches, len(dataset), sparse_heads
                     )

@@ -2,8 +2,8 @@
 the batch iterator and the validation split.
 
 A dataset's ``batch(indices)`` returns ``(inputs, targets)``, ``targets`` being the dict the loss
-reads: a dense masked block of the batch's rows x tasks (:class:`MaskedDataset`) or the batch's
-labelled pairs (:class:`CompactMaskedDataset`).
+reads: a dense masked block of the batch's rows x tasks, or the batch's labelled pairs
+(:class:`LabelDataset`).
 """
 
 import warnings
@@ -12,9 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._labels import positions_by_task
-from ._losses import compact_task_denominators, task_denominators
-from ._tasks import split_outputs, validation_scores
+from ._losses import task_denominators
+from ._tasks import validation_scores
 
 
 def csr_rows(X, rows, sparse, device):
@@ -56,144 +55,46 @@ def take_inputs(X, indices, sparse_batches):
     return X[indices] if isinstance(indices, slice) else X.index_select(0, indices.to(X.device))
 
 
-class MaskedDataset(torch.utils.data.Dataset):
-    """Inputs and encoded targets converted to tensors once, served in batches by index.
+class LabelDataset(torch.utils.data.Dataset):
+    """Inputs and encoded labels, converted to tensors once, served in batches by index: the one
+    dataset of every fit, whatever form y came in.
+
+    The labels are kept as (row, task) pairs sorted by row, so memory follows their number. A
+    batch hands the loss what fits it: with ``pairs=False`` a dense masked block of the batch's
+    rows x tasks (encoded labels, 0 and weight 0 where missing), built once for the data set,
+    which costs the loss a few whole-tensor operations; with ``pairs=True`` the batch's labelled
+    pairs only, whose loss reads only the labelled outputs (see ``_engine.make_dataset`` for the
+    rule on the labels' density that chooses).
 
     Parameters
     ----------
     X : tensor of shape (n_samples, n_features) or scipy CSR matrix
         Dense inputs are one tensor; sparse inputs stay CSR, served per batch as sparse CSR tensors
         (``sparse_batches``) or densified.
-    values : tensor of shape (n_samples, n_tasks)
-        Encoded targets, 0 at missing positions.
-    loss_weights : tensor of shape (n_samples, n_tasks)
-        Multiplier of each entry's loss: sample weight times class weight, 0 where missing.
-    count_weights : tensor of shape (n_samples, n_tasks)
-        How much each label counts in the denominators: its sample weight, 0 where missing.
+    row_ptr : tensor of int64, shape (n_samples + 1,)
+        The labels of row ``i`` are ``row_ptr[i]:row_ptr[i + 1]``.
+    label_tasks : tensor of int64, shape (n_labels,)
+    values : tensor of shape (n_labels,)
+        Encoded labels: class indices, or standardized targets.
+    loss_weights : tensor of shape (n_labels,)
+        Multiplier of each label's loss: its weight times its class weight.
+    count_weights : tensor of shape (n_labels,)
+        How much each label counts in the denominators: its weight.
     row_weights : tensor of shape (n_samples,)
         Weight of each row.
+    n_tasks : int
     normalization : str
         The loss normalization, which decides the per-task denominators of this data set.
     row_probabilities : tensor of shape (n_samples,), default=None
         Probability of drawing each row in training (task-balanced sampling); None is uniform.
     y : ndarray of shape (n_samples, n_tasks), default=None
-        The labels as the user gave them, for scorers that skorch's ``EpochScoring`` calls with
-        this data set (they score original labels, not encoded ones).
+        The labels as the user gave them (a dense y), for scorers that skorch's ``EpochScoring``
+        calls with this data set (they score original labels, not encoded ones).
     sparse_batches : bool, default=False
         Serve batches of a CSR ``X`` as torch sparse CSR tensors (for a module with a sparse input
         layer) instead of densifying them.
-    """
-
-    def __init__(
-        self,
-        X,
-        values,
-        loss_weights,
-        count_weights,
-        row_weights,
-        normalization,
-        row_probabilities=None,
-        y=None,
-        sparse_batches=False,
-    ):
-        self.X = X
-        self.sparse_batches = sparse_batches
-        self.values = values
-        self.loss_weights = loss_weights
-        self.count_weights = count_weights
-        self.row_weights = row_weights
-        self.normalization = normalization
-        self.row_probabilities = row_probabilities
-        self.y = y
-        self.denominators = task_denominators(count_weights, row_weights, normalization, row_probabilities)
-        # without sample weights a batch's weight is its row count: no gather and sum per batch
-        self._unit_rows = bool((row_weights == 1).all())
-
-    def __len__(self):
-        return self.values.shape[0]
-
-    def __getitem__(self, index):
-        return self.batch(torch.as_tensor([index]))
-
-    @property
-    def device(self):
-        return self.values.device
-
-    def set_row_probabilities(self, row_probabilities):
-        """Draw rows with these probabilities in training; the denominators follow."""
-        self.row_probabilities = row_probabilities
-        self.denominators = task_denominators(
-            self.count_weights, self.row_weights, self.normalization, row_probabilities
-        )
-
-    def validation_scores(self, tasks, outputs):
-        """Each task's validation metric on this data set's labels, from the module's (n_rows, n_outputs) outputs."""
-        values = self.values.cpu().double().numpy()
-        weights = self.count_weights.cpu().double().numpy()
-        return validation_scores(tasks, outputs, values, weights)
-
-    def subset(self, indices):
-        """The rows ``indices`` as a data set of their own (uniformly sampled), with its own denominators."""
-        X = self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices]
-        loss_weights = self.loss_weights[indices]
-        # without class weights the two are one tensor, and stay one
-        count_weights = loss_weights if self.count_weights is self.loss_weights else self.count_weights[indices]
-        return MaskedDataset(
-            X,
-            self.values[indices],
-            loss_weights,
-            count_weights,
-            self.row_weights[indices],
-            self.normalization,
-            y=None if self.y is None else self.y[indices.numpy()],
-            sparse_batches=self.sparse_batches,
-        )
-
-    def batch(self, indices):
-        """``(X_batch, targets)`` for a slice or an index tensor, as the net's ``get_loss`` expects.
-
-        A batch's denominators are the data set's, scaled by the fraction of rows in the batch:
-        each batch loss then estimates the data-set loss without the noise of in-batch counts,
-        and the batch-size-weighted mean of the batch losses over an epoch is exactly the
-        data-set loss of the chosen normalization.
-        """
-        if isinstance(indices, slice):
-            take = lambda tensor: tensor[indices]  # noqa: E731
-        else:
-            take = lambda tensor: tensor.index_select(0, indices)  # noqa: E731
-        X = take_inputs(self.X, indices, self.sparse_batches)
-        if sp.issparse(self.X) and X.device != self.values.device:
-            X = X.to(self.values.device)
-        values = take(self.values)
-        n_rows = values.shape[0]
-        targets = {
-            "values": values,
-            "weights": take(self.loss_weights),
-            "denominators": self.denominators * (n_rows / len(self)),
-            "row_weight_sum": float(n_rows) if self._unit_rows else take(self.row_weights).sum(),
-        }
-        return X, targets
-
-
-class CompactMaskedDataset(torch.utils.data.Dataset):
-    """Inputs and labels given as (row, task) pairs: what :class:`MaskedDataset` is for a sparse y.
-
-    Memory follows the number of labels, not rows x tasks, and a batch gathers only its rows'
-    labels: the loss then reads the outputs of labelled pairs only.
-
-    Parameters
-    ----------
-    X : tensor of shape (n_samples, n_features) or scipy CSR matrix
-    row_ptr : tensor of int64, shape (n_samples + 1,)
-        The labels of row ``i`` are ``row_ptr[i]:row_ptr[i + 1]`` (labels sorted by row).
-    label_tasks : tensor of int64, shape (n_labels,)
-    values, loss_weights, count_weights : tensor of shape (n_labels,)
-        Encoded labels, and each label's loss multiplier and count weight (see :class:`MaskedDataset`).
-    row_weights : tensor of shape (n_samples,)
-    n_tasks : int
-    normalization : str
-    row_probabilities : tensor of shape (n_samples,), default=None
-    sparse_batches : bool, default=False
+    pairs : bool, default=False
+        Serve the labels as pairs rather than as dense blocks.
     """
 
     def __init__(
@@ -208,7 +109,9 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
         n_tasks,
         normalization,
         row_probabilities=None,
+        y=None,
         sparse_batches=False,
+        pairs=False,
     ):
         self.X = X
         self.row_ptr = row_ptr
@@ -219,14 +122,23 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
         self.row_weights = row_weights
         self.n_tasks = n_tasks
         self.normalization = normalization
+        self.y = y
         self.sparse_batches = sparse_batches
-        self.y = None
+        self.pairs = pairs
         self.label_rows = torch.repeat_interleave(torch.arange(len(row_ptr) - 1, device=row_ptr.device), row_ptr.diff())
+        # without sample weights a batch's weight is its row count: no gather and sum per batch
         self._unit_rows = bool((row_weights == 1).all())
+        if not pairs:
+            shape = (len(self), n_tasks)
+            self._value_block = values.new_zeros(shape).index_put_((self.label_rows, label_tasks), values)
+            self._weight_block = loss_weights.new_zeros(shape).index_put_((self.label_rows, label_tasks), loss_weights)
         self.set_row_probabilities(row_probabilities)
 
     def __len__(self):
         return len(self.row_ptr) - 1
+
+    def __getitem__(self, index):
+        return self.batch(torch.as_tensor([index]))
 
     @property
     def device(self):
@@ -235,7 +147,7 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
     def set_row_probabilities(self, row_probabilities):
         """Draw rows with these probabilities in training; the denominators follow."""
         self.row_probabilities = row_probabilities
-        self.denominators = compact_task_denominators(
+        self.denominators = task_denominators(
             self.label_rows,
             self.label_tasks,
             self.count_weights,
@@ -264,8 +176,9 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
         positions, local_rows = self._positions(indices)
         counts = torch.bincount(local_rows, minlength=len(indices))
         loss_weights = self.loss_weights[positions]
+        # without class weights the two are one tensor, and stay one
         count_weights = loss_weights if self.count_weights is self.loss_weights else self.count_weights[positions]
-        return CompactMaskedDataset(
+        return LabelDataset(
             self.X[indices.numpy()] if sp.issparse(self.X) else self.X[indices],
             torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]),
             self.label_tasks[positions],
@@ -275,48 +188,64 @@ class CompactMaskedDataset(torch.utils.data.Dataset):
             self.row_weights[indices.to(self.row_weights.device)],
             self.n_tasks,
             self.normalization,
+            y=None if self.y is None else self.y[indices.numpy()],
             sparse_batches=self.sparse_batches,
+            pairs=self.pairs,
         )
 
     def batch(self, indices):
-        """``(X_batch, targets)``: the batch's labels as pairs (``rows`` within the batch, ``tasks``)."""
+        """``(X_batch, targets)`` for a slice or an index tensor, as the net's ``get_loss`` expects.
+
+        ``targets`` holds ``values`` and ``weights`` as a (n_rows, n_tasks) block, or as the
+        batch's labelled pairs with their ``rows`` (within the batch) and ``tasks``. A batch's
+        denominators are the data set's, scaled by the fraction of rows in the batch: each batch
+        loss then estimates the data-set loss without the noise of in-batch counts, and the
+        batch-size-weighted mean of the batch losses over an epoch is exactly the data-set loss
+        of the chosen normalization.
+        """
         X = take_inputs(self.X, indices, self.sparse_batches)
         if X.device != self.device:
             X = X.to(self.device)
-        positions, local_rows = self._positions(indices)
         n_rows = X.shape[0]
         if self._unit_rows:
             row_weight_sum = float(n_rows)
         else:
             rows = indices if isinstance(indices, slice) else indices.to(self.row_weights.device)
             row_weight_sum = self.row_weights[rows].sum()
-        targets = {
-            "rows": local_rows,
-            "tasks": self.label_tasks[positions],
-            "values": self.values[positions],
-            "weights": self.loss_weights[positions],
-            "denominators": self.denominators * (n_rows / len(self)),
-            "row_weight_sum": row_weight_sum,
-        }
+        targets = {"denominators": self.denominators * (n_rows / len(self)), "row_weight_sum": row_weight_sum}
+        if not self.pairs:
+            if isinstance(indices, slice):
+                targets.update(values=self._value_block[indices], weights=self._weight_block[indices])
+            else:
+                indices = indices.to(self.device)
+                targets.update(
+                    values=self._value_block.index_select(0, indices),
+                    weights=self._weight_block.index_select(0, indices),
+                )
+            return X, targets
+        positions, local_rows = self._positions(indices)
+        targets.update(
+            rows=local_rows,
+            tasks=self.label_tasks[positions],
+            values=self.values[positions],
+            weights=self.loss_weights[positions],
+        )
         return X, targets
 
     def validation_scores(self, tasks, outputs):
-        """Each task's validation metric on this data set's labels, from the module's (n_rows, n_outputs) outputs."""
-        rows, label_tasks = self.label_rows.cpu().numpy(), self.label_tasks.cpu().numpy()
-        values, weights = self.values.cpu().double().numpy(), self.count_weights.cpu().double().numpy()
-        if outputs.ndim == 1:  # the labelled pairs' outputs, in label order (the split's rows in order)
-            parts, rows = [outputs[:, None]] * len(tasks), np.arange(len(outputs))
-        else:
-            parts = split_outputs(tasks, outputs)
-        scores = np.full(len(tasks), np.nan)
-        for task, mine in zip(tasks, positions_by_task(label_tasks, len(tasks)), strict=True):
-            if len(mine):
-                scores[task.index] = task.validation_score(parts[task.index][rows[mine]], values[mine], weights[mine])
-        return scores
+        """Each task's validation metric on this data set's labels, from the module's outputs."""
+        return validation_scores(
+            tasks,
+            outputs,
+            self.label_rows.cpu().numpy(),
+            self.label_tasks.cpu().numpy(),
+            self.values.cpu().double().numpy(),
+            self.count_weights.cpu().double().numpy(),
+        )
 
 
 class InputDataset(torch.utils.data.Dataset):
-    """Inputs without targets, served in batches like a :class:`MaskedDataset` (for the net's
+    """Inputs without targets, served in batches like a :class:`LabelDataset` (for the net's
     ``predict`` and ``forward`` on plain arrays).
 
     Parameters
@@ -344,14 +273,14 @@ class InputDataset(torch.utils.data.Dataset):
 
 
 class BatchIterator:
-    """Mini-batches of a :class:`MaskedDataset` by tensor slicing.
+    """Mini-batches of a :class:`LabelDataset` by tensor slicing.
 
     skorch's default ``DataLoader`` collates one row at a time, which costs several times the
     training step of a small network. Slicing tensors that were converted once does not.
 
     Parameters
     ----------
-    dataset : MaskedDataset
+    dataset : LabelDataset
     batch_size : int
     shuffle : bool, default=False
         Visit the rows in a new random order each epoch. With the dataset's
@@ -391,7 +320,7 @@ class BatchIterator:
 
 
 class RandomSplit:
-    """A non-stratified random train/validation split of a :class:`MaskedDataset`.
+    """A non-stratified random train/validation split of a :class:`LabelDataset`.
 
     skorch's default split stratifies on y, which fails with missing labels.
 

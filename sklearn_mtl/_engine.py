@@ -20,11 +20,11 @@ import scipy.sparse as sp
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._batches import BatchIterator, CompactMaskedDataset, MaskedDataset, RandomSplit, takes_sparse_batches
+from ._batches import BatchIterator, LabelDataset, RandomSplit, takes_sparse_batches
 from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
 from ._losses import MaskedMultiTaskLoss, OutputLayout
 from ._net import MaskedNet
-from ._tasks import compact_class_weight_multipliers, encode_compact_targets
+from ._tasks import class_weight_multipliers, encode_labels
 from .modules import SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS
 
@@ -66,9 +66,16 @@ _SPARSE_INPUT_MAX_DENSITY = 0.1
 # this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
 _SPARSE_GRADIENT_MIN_FEATURES = 10_000
 
-# With a sparse y and at least this many tasks (each head with one output), the heads' weight gets
-# a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below it,
-# the heads keep Adam, and a sparse y fits the model of the same labels given dense
+# Batches hand the loss dense blocks of rows x tasks when more than this fraction of the labels'
+# cells hold a label, else the labelled pairs (labels_as_pairs). A dense block costs the loss a few
+# whole-tensor operations; below 10% its cells would cost more than ten times the labels (a
+# 100,000 x 1,000 y with 0.1% labelled added 3.2 times its 763 MiB to fit's peak as blocks;
+# benchmarks/bench_label_memory.py). The panel's sets (21% to 100% labelled) take blocks
+_DENSE_BLOCK_MIN_DENSITY = 0.1
+
+# With labels as pairs and at least this many tasks (each head with one output), the heads' weight
+# gets a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below
+# it, the heads keep Adam, and pairs train the model that dense blocks would
 _SPARSE_HEADS_MIN_TASKS = 1000
 
 
@@ -140,14 +147,6 @@ def _seeded_torch(seed, device):
         yield
 
 
-def _compact_task_balanced_probabilities(labels):
-    """:func:`_task_balanced_probabilities` of compact labels."""
-    task_totals = np.bincount(labels.tasks, weights=labels.weights, minlength=labels.shape[1])
-    shares = labels.weights / task_totals[labels.tasks]
-    probabilities = np.bincount(labels.rows, weights=shares, minlength=labels.shape[0])
-    return probabilities / probabilities.sum()
-
-
 def _check_hidden_layer_sizes(hidden_layer_sizes):
     """A tuple of positive ints (an int is one layer, as in MLPClassifier)."""
     sizes = (hidden_layer_sizes,) if isinstance(hidden_layer_sizes, numbers.Integral) else tuple(hidden_layer_sizes)
@@ -156,16 +155,16 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
     return tuple(int(size) for size in sizes)
 
 
-def _task_balanced_probabilities(count_weights):
+def _task_balanced_probabilities(labels):
     """Row-drawing probabilities that give every task the same share of its labels per epoch.
 
     Each task spreads a mass of 1 over its labels in proportion to their weights; a row's
     probability is the sum over its labels. A task with 1% of the labels of another is then drawn
     as often, and rows without labels are never drawn.
     """
-    task_totals = count_weights.sum(axis=0)
-    shares = np.divide(count_weights, task_totals, out=np.zeros_like(count_weights), where=task_totals > 0)
-    probabilities = shares.sum(axis=1)
+    task_totals = np.bincount(labels.tasks, weights=labels.weights, minlength=labels.shape[1])
+    shares = labels.weights / task_totals[labels.tasks]
+    probabilities = np.bincount(labels.rows, weights=shares, minlength=labels.shape[0])
     return probabilities / probabilities.sum()
 
 
@@ -216,11 +215,26 @@ def can_train_heads_sparsely(est):
 
 
 # -- datasets --------------------------------------------------------------------------------------
-def make_compact_dataset(est, X, labels, device, sparse_batches):
-    """The dataset of compact labels (a sparse y): labelled pairs, encoded by ``tasks_``."""
-    encoded = encode_compact_targets(est.tasks_, labels.values, labels.by_task_)
-    multipliers = compact_class_weight_multipliers(
-        est.tasks_, getattr(est, "class_weight", None), encoded, labels.weights, labels.by_task_
+def labels_as_pairs(labels, net=None, sparse_heads=False):
+    """Whether batches hand the loss labelled pairs rather than dense blocks of rows x tasks.
+
+    Pairs when at most ``_DENSE_BLOCK_MIN_DENSITY`` of the labels' cells hold a label (a block
+    would cost more than ten times the labels, and the loss would read outputs for nothing), and
+    always for heads trained from pairs (``sparse_heads``, kept by a fitted ``net``); dense blocks
+    otherwise. The form follows the labels' shape and density, not the form y was given in: a
+    DataFrame of mostly NaN and a sparse matrix of the same labels train alike.
+    """
+    if sparse_heads or (net is not None and getattr(net.module_, "sparse_heads", False)):
+        return True
+    return len(labels) <= _DENSE_BLOCK_MIN_DENSITY * labels.shape[0] * labels.shape[1]
+
+
+def make_dataset(est, X, labels, device, sparse_batches, pairs, y=None):
+    """The dataset of compact labels (every y, from the door): encoded once by ``est.tasks_``,
+    with their class weights, served as dense blocks or as pairs (``pairs``)."""
+    encoded = encode_labels(est.tasks_, labels.values, labels.by_task_)
+    multipliers = class_weight_multipliers(
+        est.tasks_, getattr(est, "class_weight", None), encoded, labels.weights, labels.by_task_, est._y_was_1d
     )
     X = _to_tensor_input(X, est.dtype, sparse_batches)
 
@@ -230,8 +244,8 @@ def make_compact_dataset(est, X, labels, device, sparse_batches):
     count_weights = tensor(labels.weights)
     row_probabilities = None
     if est.sampling == "task_balanced":
-        row_probabilities = tensor(_compact_task_balanced_probabilities(labels), np.float64)
-    return CompactMaskedDataset(
+        row_probabilities = tensor(_task_balanced_probabilities(labels), np.float64)
+    return LabelDataset(
         X if sp.issparse(X) else X.to(device),
         tensor(labels.row_ptr, np.int64),
         tensor(labels.tasks, np.int64),
@@ -239,33 +253,12 @@ def make_compact_dataset(est, X, labels, device, sparse_batches):
         count_weights if multipliers is None else tensor(labels.weights * multipliers),
         count_weights,
         tensor(labels.row_weights),
-        est.n_tasks_,
+        labels.shape[1],
         est.loss_normalization,
         row_probabilities=row_probabilities,
+        y=y,
         sparse_batches=sparse_batches,
-    )
-
-
-def make_dataset(est, X, y2d, encoded, multipliers, count_weights, row_weights, device, sparse_batches):
-    """The dataset of a dense y: encoded labels and their weights, 0 where a label is missing."""
-    X = _to_tensor_input(X, est.dtype, sparse_batches)
-    values = encoded.astype(est.dtype)
-    loss_weights = count_weights if multipliers is None else count_weights * multipliers
-
-    def tensor(array):
-        return torch.from_numpy(np.ascontiguousarray(array)).to(device)
-
-    loss_weights_tensor = tensor(loss_weights.astype(est.dtype))
-    return MaskedDataset(
-        X if sp.issparse(X) else X.to(device),
-        tensor(values),
-        loss_weights_tensor,
-        loss_weights_tensor if multipliers is None else tensor(count_weights.astype(est.dtype)),
-        tensor(row_weights.astype(est.dtype)),
-        est.loss_normalization,
-        row_probabilities=None if est.sampling == "uniform" else tensor(_task_balanced_probabilities(count_weights)),
-        y=y2d,
-        sparse_batches=sparse_batches,
+        pairs=pairs,
     )
 
 

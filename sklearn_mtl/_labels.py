@@ -47,7 +47,9 @@ class CompactLabels:
     Parameters
     ----------
     rows, tasks : ndarray of int64, shape (n_labels,)
-    values : ndarray of float64, shape (n_labels,)
+    values : ndarray, shape (n_labels,)
+        The labels as given: float64 from a sparse y; a dense y's own dtype (numbers, bools,
+        strings, objects), which each task's ``classes`` keep.
     shape : (int, int)
         ``(n_samples, n_tasks)``.
 
@@ -55,20 +57,30 @@ class CompactLabels:
     ----------
     row_ptr : ndarray of int64, shape (n_samples + 1,)
         The labels of row ``i`` are ``row_ptr[i]:row_ptr[i + 1]``.
+    weights, row_weights, by_task_ : ndarray, ndarray, list of ndarray
+        Set by fit's door (``_fit_labels.py``): each label's weight (all > 0), each row's weight,
+        and the positions of each task's labels.
     """
 
     def __init__(self, rows, tasks, values, shape):
-        order = np.lexsort((tasks, rows))
-        self.rows, self.tasks, self.values = rows[order], tasks[order], values[order]
         self.shape = (int(shape[0]), int(shape[1]))
+        keys = rows * self.shape[1] + tasks
+        steps = np.diff(keys)
+        if not np.all(steps > 0):  # np.nonzero of a dense mask comes sorted: no sort needed
+            order = np.lexsort((tasks, rows))
+            rows, tasks, values = rows[order], tasks[order], values[order]
+            steps = np.diff(keys[order])
+        self.rows, self.tasks, self.values = rows, tasks, values
         self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=self.shape[0]))])
-        same = (np.diff(self.rows) == 0) & (np.diff(self.tasks) == 0)
-        if same.any():
-            where = int(np.flatnonzero(same)[0])
+        if np.any(steps == 0):
+            where = int(np.flatnonzero(steps == 0)[0])
             raise ValueError(
                 f"{task_label(int(self.tasks[where]))} has two labels for row {int(self.rows[where])}: "
                 "a (row, task) pair may hold one label only (sum or drop the duplicates first)."
             )
+
+    def check_stored(self):
+        """Refuse a stored NaN or infinity: in a sparse y every stored entry is a label."""
         bad = ~np.isfinite(self.values)
         if bad.any():
             where = int(np.flatnonzero(bad)[0])
@@ -77,6 +89,7 @@ class CompactLabels:
                 f"{int(self.rows[where])}. In a sparse y every stored entry is a label: leave missing labels "
                 "unstored rather than storing NaN, and replace infinite values."
             )
+        return self
 
     @classmethod
     def from_sparse(cls, y):
@@ -88,7 +101,8 @@ class CompactLabels:
         if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
             raise ValueError(f"A sparse y must hold real numbers; got dtype {y.dtype}.")
         coo = sp.coo_matrix(y)
-        return cls(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64), y.shape)
+        labels = cls(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64), y.shape)
+        return labels.check_stored()
 
     def __len__(self):
         return len(self.values)
@@ -152,5 +166,5 @@ def labels_from_long(rows, tasks, labels, *, shape=None):
     if len(rows) and (rows.max() >= shape[0] or tasks.max() >= shape[1]):
         raise ValueError(f"An index is out of shape {tuple(shape)}: largest row {rows.max()}, largest task "
                          f"{tasks.max()}.")
-    compact = CompactLabels(rows, tasks, values, shape)  # checks duplicates and non-finite labels
+    compact = CompactLabels(rows, tasks, values, shape).check_stored()  # no duplicate, no non-finite label
     return sp.csr_matrix((compact.values, (compact.rows, compact.tasks)), shape=compact.shape)

@@ -136,15 +136,19 @@ class OutputLayout:
         return -log_probs.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)
 
 
-def task_denominators(count_weights, row_weights, normalization, row_probabilities=None):
+def task_denominators(label_rows, label_tasks, count_weights, row_weights, n_tasks, normalization,
+                      row_probabilities=None):
     """Per-task denominators of a whole data set, for one loss normalization.
 
     Parameters
     ----------
-    count_weights : tensor of shape (n_samples, n_tasks)
-        How much each label counts: its sample weight where it is observed, 0 where it is missing.
+    label_rows, label_tasks : tensor of int64, shape (n_labels,)
+        The row and the task of each observed label.
+    count_weights : tensor of shape (n_labels,)
+        How much each label counts: its sample weight.
     row_weights : tensor of shape (n_samples,)
         Weight of each row (all ones without sample weights).
+    n_tasks : int
     normalization : {"per_task", "per_label", "per_sample"}
     row_probabilities : tensor of shape (n_samples,), default=None
         Probability of drawing each row when batches are sampled; None is uniform.
@@ -157,26 +161,13 @@ def task_denominators(count_weights, row_weights, normalization, row_probabiliti
         ``row_probabilities``, the count expected in ``n_samples`` draws. A denominator that
         would be 0 is 1 instead: its numerator is 0 too, so the task's loss is exactly 0, not 0/0.
     """
+    per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
     if row_probabilities is None:
-        per_task, per_row = count_weights.sum(dim=0), row_weights.sum()
-    else:
-        n_samples = len(row_probabilities)
-        per_task = n_samples * (row_probabilities.to(count_weights.dtype) @ count_weights)
-        per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
-    return denominators_from_counts(per_task, per_row, normalization)
-
-
-def compact_task_denominators(label_rows, label_tasks, count_weights, row_weights, n_tasks, normalization,
-                              row_probabilities=None):
-    """:func:`task_denominators` of labels given as (row, task) pairs with their count weights."""
-    if row_probabilities is None:
-        per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
         per_task.index_add_(0, label_tasks, count_weights)
         per_row = row_weights.sum()
     else:
         n_samples = len(row_probabilities)
         drawn = row_probabilities.to(count_weights.dtype)[label_rows] * count_weights
-        per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
         per_task = n_samples * per_task.index_add_(0, label_tasks, drawn)
         per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
     return denominators_from_counts(per_task, per_row, normalization)
@@ -231,7 +222,7 @@ class MaskedMultiTaskLoss(nn.Module):
     def task_losses(self, outputs, targets):
         """Return ``(task_losses, present)`` for one batch.
 
-        ``targets`` is the dict of :meth:`MaskedDataset.batch`. ``task_losses`` are the
+        ``targets`` is the dict of :meth:`LabelDataset.batch`. ``task_losses`` are the
         unweighted per-task losses; ``present`` says which tasks have a label in the batch (None
         when the weighting strategy does not use it, which saves two operations per batch).
         Whatever ``values`` holds where ``weights`` is 0 is replaced before the loss is computed:

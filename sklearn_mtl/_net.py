@@ -16,9 +16,8 @@ from skorch.dataset import unpack_data
 
 from ._batches import (
     BatchIterator,
-    CompactMaskedDataset,
     InputDataset,
-    MaskedDataset,
+    LabelDataset,
     RandomSplit,
     takes_sparse_batches,
 )
@@ -79,7 +78,7 @@ _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 class MaskedNet(NeuralNet):
-    """A skorch ``NeuralNet`` whose targets are the dicts made by :meth:`MaskedDataset.batch`.
+    """A skorch ``NeuralNet`` whose targets are the dicts made by :meth:`LabelDataset.batch`.
 
     Parameters
     ----------
@@ -196,9 +195,9 @@ class MaskedNet(NeuralNet):
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def get_dataset(self, X, y=None):
-        """A :class:`MaskedDataset` as is; plain inputs (array, CSR, tensor) as an :class:`InputDataset`,
+        """A :class:`LabelDataset` as is; plain inputs (array, CSR, tensor) as an :class:`InputDataset`,
         so that ``predict_proba`` and ``forward`` work on them and return the module's raw outputs."""
-        if isinstance(X, (MaskedDataset, CompactMaskedDataset)) or y is not None:
+        if isinstance(X, LabelDataset) or y is not None:
             return super().get_dataset(X, y)
         dtype = next(self.module_.parameters()).dtype
         sparse_batches = takes_sparse_batches(self.module_)

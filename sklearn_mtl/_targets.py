@@ -77,7 +77,12 @@ def as_2d_targets(y):
 
 def _observed_values(column, observed, name):
     """The observed entries of one task as a typed numpy array (object columns are re-inferred)."""
-    values = column[observed]
+    return typed_values(column[observed], name)
+
+
+def typed_values(values, name):
+    """One task's observed labels as a typed numpy array: an object array (a DataFrame's mixed
+    columns) is re-inferred, so that a task of numbers learns numbers and one of strings strings."""
     if values.dtype.kind != "O":
         return values
     kinds = {

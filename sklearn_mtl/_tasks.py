@@ -16,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
-from ._labels import task_label
-from ._targets import _check_finite, _observed_values
+from ._labels import positions_by_task, task_label
+from ._targets import _check_finite, typed_values
 
 KINDS = ("classification", "regression")
 
@@ -114,12 +114,6 @@ class Task:
         return f"task_{self.index}" if self.name is None else str(self.name)
 
     # -- labels in, outputs out ---------------------------------------------------------------
-    def encode(self, column, observed):
-        """The numbers the network learns from: class indices or standardized targets, 0 where missing."""
-        encoded = np.zeros(len(column))
-        encoded[observed] = self.encode_labels(_observed_values(column, observed, self.label))
-        return encoded
-
     def encode_labels(self, values):
         """The encoded form of observed labels (class indices, or standardized targets) as float64."""
         values = self.checked_labels(values)
@@ -244,17 +238,6 @@ def _requested_kinds(task_types, n_tasks, task_names):
     return kinds
 
 
-def dense_task_labels(y2d, observed, row_weights, task_names=None):
-    """Each task's observed labels and their rows' weights, ``[(values, weights), ...]``, from a dense y."""
-    return [
-        (
-            _observed_values(y2d[:, task], observed[:, task], task_label(task, task_names)),
-            row_weights[observed[:, task]],
-        )
-        for task in range(y2d.shape[1])
-    ]
-
-
 def describe_tasks(
     task_labels, *, task_types, task_names=None, classes=None, fixed_kind=False, estimator=None
 ):
@@ -264,7 +247,7 @@ def describe_tasks(
     ----------
     task_labels : list of (ndarray, ndarray)
         For each task, its observed labels (typed) and the weights of their rows (for the mean and
-        scale of regression targets): :func:`dense_task_labels`, or the compact labels' own.
+        scale of regression targets), as ``_fit_labels.task_labels`` reads them from the labels.
     task_types : None, str, list or dict
         The kind of every task (a str), of each task (a list), of some tasks by name or index (a
         dict); None, or a task left out of the dict, is inferred from its labels.
@@ -344,11 +327,6 @@ def check_partial_fit_classes(classes, n_tasks, y_was_1d):
     return [None if task_classes is None else np.unique(np.asarray(task_classes)) for task_classes in per_task]
 
 
-def encode_targets(tasks, y2d, observed):
-    """y as the network learns it: ``(n_samples, n_tasks)`` float64, 0 at missing positions."""
-    return np.column_stack([task.encode(y2d[:, task.index], observed[:, task.index]) for task in tasks])
-
-
 def decode_outputs(tasks, outputs):
     """Per-task predictions from the network's fused outputs: a list of 1-D arrays."""
     return [task.decode(part) for task, part in zip(tasks, split_outputs(tasks, outputs), strict=True)]
@@ -395,10 +373,23 @@ def stack_predictions(columns):
     return np.column_stack([column.astype(dtype) for column in columns])
 
 
-def validation_scores(tasks, outputs, encoded, weights):
-    """Each task's validation score (ROC-AUC or R^2) on its labels of weight > 0, NaN where undefined."""
-    parts = split_outputs(tasks, outputs)
-    return np.array([t.validation_score(parts[t.index], encoded[:, t.index], weights[:, t.index]) for t in tasks])
+def validation_scores(tasks, outputs, label_rows, label_tasks, encoded, weights):
+    """Each task's validation score (ROC-AUC or R^2) on its labels, NaN where undefined.
+
+    ``outputs`` are the module's ``(n_rows, n_outputs)`` outputs, or the labelled pairs' own
+    outputs in label order (1-D: every head one output); ``label_rows``, ``label_tasks``,
+    ``encoded`` and ``weights`` are each label's row, task, encoded value and count weight.
+    """
+    if outputs.ndim == 1:
+        parts, label_rows = [outputs[:, None]] * len(tasks), np.arange(len(outputs))
+    else:
+        parts = split_outputs(tasks, outputs)
+    scores = np.full(len(tasks), np.nan)
+    for task, mine in zip(tasks, positions_by_task(label_tasks, len(tasks)), strict=True):
+        if len(mine):
+            outputs_of_mine = parts[task.index][label_rows[mine]]
+            scores[task.index] = task.validation_score(outputs_of_mine, encoded[mine], weights[mine])
+    return scores
 
 
 def _class_weight_per_task(tasks, class_weight, y_was_1d):
@@ -432,32 +423,19 @@ def _task_class_multipliers(task, weights, indices, count_weights):
     return class_weights[indices]
 
 
-def class_weight_multipliers(tasks, class_weight, encoded, count_weights, y_was_1d):
-    """Per-label loss multipliers from ``class_weight`` (None when it is None), for a dense y.
+def class_weight_multipliers(tasks, class_weight, encoded, count_weights, by_task, y_was_1d):
+    """Each label's loss multiplier from ``class_weight`` (None when it is None).
 
     ``class_weight`` is "balanced", a dict (1-D y), or a list with one entry (dict, "balanced" or
     None) per task; a regression task's entry must be None, and "balanced" applies to the
-    classification tasks only.
+    classification tasks only. ``encoded`` and ``count_weights`` are the labels' (one per label),
+    ``by_task`` the positions of each task's labels.
     """
     if class_weight is None:
         return None
-    multipliers = np.ones(encoded.shape)
-    for task, weights in zip(tasks, _class_weight_per_task(tasks, class_weight, y_was_1d), strict=True):
-        if weights is not None:
-            rows = count_weights[:, task.index] > 0
-            multipliers[rows, task.index] = _task_class_multipliers(
-                task, weights, encoded[rows, task.index], count_weights[rows, task.index]
-            )
-    return multipliers
-
-
-def compact_class_weight_multipliers(tasks, class_weight, encoded, count_weights, positions_by_task):
-    """:func:`class_weight_multipliers` of labels in compact form: one multiplier per label."""
-    if class_weight is None:
-        return None
     multipliers = np.ones(len(encoded))
-    for task, weights in zip(tasks, _class_weight_per_task(tasks, class_weight, False), strict=True):
-        positions = positions_by_task[task.index]
+    for task, weights in zip(tasks, _class_weight_per_task(tasks, class_weight, y_was_1d), strict=True):
+        positions = by_task[task.index]
         if weights is not None:
             multipliers[positions] = _task_class_multipliers(
                 task, weights, encoded[positions], count_weights[positions]
@@ -465,9 +443,11 @@ def compact_class_weight_multipliers(tasks, class_weight, encoded, count_weights
     return multipliers
 
 
-def encode_compact_targets(tasks, values, positions_by_task):
-    """Compact labels as the network learns them: one float64 per label."""
+def encode_labels(tasks, values, by_task):
+    """Labels as the network learns them, one float64 per label: class indices, or standardized
+    targets. ``values`` are the labels as given (``CompactLabels.values``), each task's typed on
+    its own, so that a DataFrame's object column of strings meets its classes as strings."""
     encoded = np.zeros(len(values))
-    for task, positions in zip(tasks, positions_by_task, strict=True):
-        encoded[positions] = task.encode_labels(values[positions])
+    for task, positions in zip(tasks, by_task, strict=True):
+        encoded[positions] = task.encode_labels(typed_values(values[positions], task.label))
     return encoded

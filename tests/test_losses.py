@@ -20,6 +20,12 @@ def _regression_layout(n_tasks):
     return OutputLayout(["squared_error"] * n_tasks, [1] * n_tasks)
 
 
+def _denominators(weights, row_weights, normalization):
+    """The denominators of the labels where a (rows x tasks) block of weights is > 0."""
+    rows, tasks = torch.nonzero(weights > 0, as_tuple=True)
+    return task_denominators(rows, tasks, weights[rows, tasks], row_weights, weights.shape[1], normalization)
+
+
 def _targets(values, weights, denominators):
     return {"values": values, "weights": weights, "denominators": denominators}
 
@@ -37,7 +43,7 @@ def _loss(layout, normalization, logits, values, observed, task_weights=None):
     weights = observed.double()
     task_weights = torch.ones(len(N_CLASSES)) if task_weights is None else task_weights
     criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), task_weights)
-    denominators = task_denominators(weights, torch.ones(len(weights)), normalization)
+    denominators = _denominators(weights, torch.ones(len(weights)), normalization)
     task_losses, present = criterion.task_losses(logits, _targets(values, weights, denominators))
     loss = criterion(logits, _targets(values, weights, denominators))
     torch.testing.assert_close(loss, criterion.combine(task_losses, present))
@@ -99,7 +105,7 @@ def test_nan_targets_give_no_nan_loss_or_gradient():
     values = torch.where(observed, torch.tensor(rng.normal(size=(30, 3))), torch.tensor(float("nan")))
     criterion = MaskedMultiTaskLoss(_regression_layout(3), EqualWeighting(), torch.ones(3))
     weights = observed.double()
-    denominators = task_denominators(weights, torch.ones(30), "per_task")
+    denominators = _denominators(weights, torch.ones(30), "per_task")
     task_losses, _ = criterion.task_losses(outputs, _targets(values, weights, denominators))
     loss = task_losses.sum()
     loss.backward()
@@ -128,11 +134,11 @@ def test_sample_weight_of_two_equals_repeating_the_row():
     for normalization in ["per_task", "per_label", "per_sample"]:
         weights = observed.double() * row_weights[:, None]
         criterion = MaskedMultiTaskLoss(layout, EqualWeighting(), torch.ones(len(N_CLASSES)))
-        denominators = task_denominators(weights, row_weights, normalization)
+        denominators = _denominators(weights, row_weights, normalization)
         weighted, _ = criterion.task_losses(logits, _targets(values, weights, denominators))
         order = torch.tensor([*range(10), 3])
         repeated_observed = observed[order].double()
-        repeated_denominators = task_denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization)
+        repeated_denominators = _denominators(repeated_observed, torch.ones(11, dtype=torch.float64), normalization)
         repeated, _ = criterion.task_losses(
             logits[order], _targets(values[order], repeated_observed, repeated_denominators)
         )
@@ -170,4 +176,4 @@ def test_mixed_layout_gives_each_task_its_own_loss_in_task_order():
 
 def test_unknown_normalization_is_rejected():
     with pytest.raises(ValueError, match="loss_normalization must be one of"):
-        task_denominators(torch.ones(2, 2), torch.ones(2), "per_batch")
+        _denominators(torch.ones(2, 2), torch.ones(2), "per_batch")

@@ -8,14 +8,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score, roc_auc_score
 
-from sklearn_mtl._targets import as_2d_targets, missing_mask
+from sklearn_mtl._fit_labels import labels_at_door, task_labels
 from sklearn_mtl._tasks import (
     Task,
     class_weight_multipliers,
     decode_outputs,
-    dense_task_labels,
     describe_tasks,
-    encode_targets,
+    encode_labels,
     split_outputs,
     stack_predictions,
     task_probabilities,
@@ -24,10 +23,17 @@ from sklearn_mtl._tasks import (
 
 
 def _describe(y, task_types=None, **options):
-    y2d, _, names = as_2d_targets(y)
-    observed = ~missing_mask(y2d)
-    labels = dense_task_labels(y2d, observed, np.ones(len(y2d)), names)
-    return describe_tasks(labels, task_types=task_types, task_names=names, **options), y2d
+    """The tasks of y, and its labels as fit's door takes them in."""
+    labels, _, names, _ = labels_at_door(np.zeros((len(y), 1)), y, None, np.nan)
+    tasks = describe_tasks(task_labels(labels, names), task_types=task_types, task_names=names, **options)
+    return tasks, labels
+
+
+def _encoded(tasks, labels):
+    """The labels encoded by the tasks, as a dense block (0 where missing)."""
+    block = np.zeros(labels.shape)
+    block[labels.rows, labels.tasks] = encode_labels(tasks, labels.values, labels.by_task_)
+    return block
 
 
 def test_dataframe_with_nullable_dtypes_gives_classes_and_encoding():
@@ -38,10 +44,10 @@ def test_dataframe_with_nullable_dtypes_gives_classes_and_encoding():
             "words": pd.array(["x", "y", None], dtype="string"),
         }
     )
-    tasks, y2d = _describe(frame, "classification")
+    tasks, labels = _describe(frame, "classification")
     assert [t.classes.tolist() for t in tasks] == [[0, 1], [False, True], ["x", "y"]]
     assert [t.name for t in tasks] == ["ints", "flags", "words"]
-    encoded = encode_targets(tasks, y2d, ~missing_mask(y2d))
+    encoded = _encoded(tasks, labels)
     assert encoded.tolist() == [[1, 1, 0], [0, 0, 1], [0, 0, 0]]
 
 
@@ -117,15 +123,15 @@ def test_a_task_whose_kind_cannot_be_inferred_says_so():
 def test_unseen_label_at_encoding_names_the_task():
     tasks, _ = _describe(np.array([[0.0], [1.0]]), "classification")
     with pytest.raises(ValueError, match="task 0 has labels \\[2.0\\]"):
-        encode_targets(tasks, np.array([[2.0]]), np.array([[True]]))
+        encode_labels(tasks, np.array([2.0]), [np.array([0])])
 
 
 def test_regression_targets_are_standardized_per_task_on_observed_values():
     y = np.array([[1.0, 100.0], [3.0, np.nan], [np.nan, 300.0], [5.0, 200.0]])
-    tasks, y2d = _describe(y, "regression")
+    tasks, labels = _describe(y, "regression")
     np.testing.assert_allclose([t.mean for t in tasks], [3.0, 200.0])
     np.testing.assert_allclose([t.scale for t in tasks], np.nanstd(y, axis=0))
-    encoded = encode_targets(tasks, y2d, ~np.isnan(y))
+    encoded = _encoded(tasks, labels)
     assert encoded[1, 1] == 0 and encoded[2, 0] == 0
     np.testing.assert_allclose(encoded[~np.isnan(y[:, 0]), 0].mean(), 0, atol=1e-12)
     np.testing.assert_allclose(decode_outputs(tasks, encoded)[0][[0, 3]], [1.0, 5.0])
@@ -163,13 +169,21 @@ def test_one_class_task_always_predicts_its_class():
     assert tasks[0].probabilities(np.zeros((2, 1))).tolist() == [[1.0], [1.0]]
 
 
+def _pairs(dense_weights):
+    """Each label's row and task where a (rows x tasks) weight is > 0."""
+    return np.nonzero(dense_weights > 0)
+
+
 def test_validation_scores_are_roc_auc_and_r2_on_observed_labels():
     rng = np.random.RandomState(3)
     tasks = [Task(0, "classification", classes=np.arange(3)), Task(1, "regression", mean=0.0, scale=1.0)]
     outputs = rng.normal(size=(200, 4))
     encoded = np.column_stack([rng.randint(3, size=200), rng.normal(size=200)])
     weights = (rng.rand(200, 2) < 0.6) * rng.uniform(0.5, 2, size=(200, 2))
-    scores = validation_scores(tasks, outputs, encoded, weights)
+    rows, label_tasks = _pairs(weights)
+    scores = validation_scores(
+        tasks, outputs, rows, label_tasks, encoded[rows, label_tasks], weights[rows, label_tasks]
+    )
     rows = weights[:, 0] > 0
     probabilities = tasks[0].probabilities(outputs[rows, :3])
     expected = roc_auc_score(encoded[rows, 0], probabilities, sample_weight=weights[rows, 0], multi_class="ovr")
@@ -182,18 +196,19 @@ def test_validation_scores_are_nan_where_undefined():
     tasks = [Task(0, "classification", classes=np.arange(2)), Task(1, "regression", mean=0.0, scale=1.0)]
     encoded = np.array([[0, 1.0], [0, 2.0], [0, 3.0]])
     weights = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])  # task 0: one class; task 1: one target
-    assert np.isnan(validation_scores(tasks, np.zeros((3, 2)), encoded, weights)).all()
+    rows, label_tasks = _pairs(weights)
+    scores = validation_scores(tasks, np.zeros((3, 2)), rows, label_tasks, encoded[rows, label_tasks], np.ones(4))
+    assert np.isnan(scores).all()
 
 
 def test_class_weights_apply_to_classification_tasks_only():
-    tasks, y2d = _describe(pd.DataFrame({"c": [0, 0, 0, 1], "r": [0.5, 1.5, 2.5, 3.5]}))
-    observed = ~missing_mask(y2d)
-    encoded = encode_targets(tasks, y2d, observed)
-    multipliers = class_weight_multipliers(tasks, "balanced", encoded, observed * 1.0, y_was_1d=False)
-    np.testing.assert_allclose(multipliers[:, 0], [4 / 6, 4 / 6, 4 / 6, 2.0])
-    np.testing.assert_allclose(multipliers[:, 1], 1.0)
+    tasks, labels = _describe(pd.DataFrame({"c": [0, 0, 0, 1], "r": [0.5, 1.5, 2.5, 3.5]}))
+    encoded = encode_labels(tasks, labels.values, labels.by_task_)
+    multipliers = class_weight_multipliers(tasks, "balanced", encoded, labels.weights, labels.by_task_, False)
+    np.testing.assert_allclose(multipliers[labels.by_task_[0]], [4 / 6, 4 / 6, 4 / 6, 2.0])
+    np.testing.assert_allclose(multipliers[labels.by_task_[1]], 1.0)
     with pytest.raises(ValueError, match="class_weight gives task 1 \\('r'\\) class weights, but it is a regression"):
-        class_weight_multipliers(tasks, [None, {0: 1.0}], encoded, observed * 1.0, y_was_1d=False)
+        class_weight_multipliers(tasks, [None, {0: 1.0}], encoded, labels.weights, labels.by_task_, False)
 
 
 def test_task_probabilities_of_every_kind_equal_each_tasks_own():
