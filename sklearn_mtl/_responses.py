@@ -14,10 +14,12 @@ from ._targets import as_2d_targets, missing_mask, typed_values
 
 
 def final_estimator(estimator):
-    """The estimator at the end of (possibly nested) pipelines and frozen wrappers."""
+    """The model at the end of (possibly nested) pipelines, frozen wrappers and calibrated ones."""
     while True:
         if hasattr(estimator, "_final_estimator"):
             estimator = estimator._final_estimator
+        elif hasattr(estimator, "calibrated_classifiers_"):
+            estimator = estimator.calibrated_classifiers_[0].estimator
         elif type(estimator).__name__ == "FrozenEstimator" and hasattr(estimator, "estimator"):
             estimator = estimator.estimator
         else:
