@@ -119,3 +119,19 @@ def test_predict_benchmark_times_the_package_mlp_and_the_bare_module(capsys):
     assert set(results) == {(shape, rows) for shape in ("fingerprints", "tabular") for rows in (1, 10)}
     assert all(time > 0 for times in results.values() for time in times.values())
     assert capsys.readouterr().out.count("x") >= 8
+
+
+def test_uncertainty_benchmark_reports_calibration_and_coverage(capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_uncertainty
+
+        results = bench_uncertainty.main(["--rows", "500", "--seeds", "0", "--data", "tox21", "enb2012"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert {"network", "sigmoid", "temperature", "isotonic", "sets"} <= set(results["tox21"])
+    assert set(results["enb2012"]) == {"sklearn_mtl", "per-task Ridge", "per-task forest"}
+    for figures in results["enb2012"].values():
+        coverage, lowest, width = figures[0]
+        assert 0 <= lowest <= coverage <= 1 and width > 0
+    assert "coverage" in capsys.readouterr().out
