@@ -22,15 +22,13 @@ targets gets conformal intervals (:class:`~sklearn_mtl.conformal.MultiTaskConfor
 
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from sklearn.calibration import CalibrationDisplay
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import brier_score_loss, log_loss
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
-from sklearn_mtl.calibration import MultiTaskCalibratedClassifierCV
+from sklearn_mtl.calibration import MultiTaskCalibratedClassifierCV, MultiTaskCalibrationDisplay
 from sklearn_mtl.conformal import MultiTaskConformalClassifier, MultiTaskConformalRegressor
 from sklearn_mtl.datasets import load_tox21, make_multitask_regression
 
@@ -76,24 +74,18 @@ for name, model in models.items():
     print(f"{name:12s} {nll:9.4f} {brier:7.4f}")
 
 # %%
-# The reliability curve of each task, before and after, with scikit-learn's
-# :class:`~sklearn.calibration.CalibrationDisplay` on the task's observed test labels:
+# The reliability curve of each task, before and after, drawn by
+# :class:`~sklearn_mtl.calibration.MultiTaskCalibrationDisplay` (scikit-learn's
+# ``CalibrationDisplay``, one panel per task, each on the task's observed test labels):
 
-fig, axes = plt.subplots(3, 4, figsize=(13, 9.5), sharex=True, sharey=True)
-raw, calibrated = clf.predict_proba(X[test_rows]), models["sigmoid"].predict_proba(X[test_rows])
-for task, ax in enumerate(axes.ravel()):
-    rows = ~np.isnan(y[test_rows, task])
-    truth = y[test_rows][rows, task]
-    for name, p in [("network", raw[task]), ("sigmoid", calibrated[task])]:
-        CalibrationDisplay.from_predictions(truth, p[rows, 1], n_bins=8, strategy="quantile", name=name, ax=ax)
-    ax.set_title(data.target_names[task], fontsize=10)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    if task:
-        ax.get_legend().remove()
-fig.supxlabel("mean predicted probability (quantile bins)")
-fig.supylabel("fraction of actives")
-fig.tight_layout()
+display = MultiTaskCalibrationDisplay.from_estimator(
+    clf, X[test_rows], y[test_rows], n_bins=8, strategy="quantile", name="network"
+)
+MultiTaskCalibrationDisplay.from_estimator(
+    models["sigmoid"], X[test_rows], y[test_rows], n_bins=8, strategy="quantile", name="sigmoid", ax=display.ax_
+)
+display.figure_.set_size_inches(13, 9.5)
+display.figure_.tight_layout()
 
 # %%
 # Conformal prediction sets

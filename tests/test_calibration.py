@@ -133,3 +133,28 @@ def test_bad_input_is_a_clear_error():
     reg = MaskedMultiTaskRegressor(**SMALL).fit(X[:200], np.nan_to_num(y[:200]))
     with pytest.raises(ValueError, match="no classification task"):
         MultiTaskCalibratedClassifierCV(FrozenEstimator(reg)).fit(X[200:], y[200:])
+
+
+def test_the_display_draws_each_binary_tasks_curve_on_its_observed_labels(overconfident):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn.calibration import calibration_curve
+
+    from sklearn_mtl.calibration import MultiTaskCalibrationDisplay
+
+    X, y, clf = overconfident
+    display = MultiTaskCalibrationDisplay.from_estimator(clf, X[600:], y[600:], n_bins=4)
+    assert len(display.lines_) == 2 and display.task_names == ["task 0", "task 1"]  # task 2 has 3 classes
+    rows = ~np.isnan(y[600:, 1])
+    truth, predicted = calibration_curve(y[600:][rows, 1], clf.predict_proba(X[600:])[1][rows, 1], n_bins=4)
+    np.testing.assert_allclose(display.lines_[1].get_xdata(), predicted)
+    np.testing.assert_allclose(display.lines_[1].get_ydata(), truth)
+    calibrated = MultiTaskCalibratedClassifierCV(FrozenEstimator(clf)).fit(X[300:600], y[300:600])
+    again = MultiTaskCalibrationDisplay.from_estimator(calibrated, X[600:], y[600:], name="sigmoid", ax=display.ax_)
+    assert again.figure_ is display.figure_
+    with pytest.raises(ValueError, match="at least one panel per task"):
+        MultiTaskCalibrationDisplay.from_estimator(clf, X[600:], y[600:], ax=display.ax_.ravel()[:1])
+    reg = MaskedMultiTaskRegressor(**SMALL).fit(X[:200], np.nan_to_num(y[:200]))
+    with pytest.raises(ValueError, match="no classification task"):
+        MultiTaskCalibrationDisplay.from_estimator(reg, X[:50], y[:50])

@@ -1,5 +1,6 @@
-"""Per-task probability calibration of multi-task classifiers, with missing labels."""
+"""Per-task probability calibration of multi-task classifiers, with missing labels, and its display."""
 
 from ._calibration import MultiTaskCalibratedClassifierCV
+from ._display import MultiTaskCalibrationDisplay
 
-__all__ = ["MultiTaskCalibratedClassifierCV"]
+__all__ = ["MultiTaskCalibratedClassifierCV", "MultiTaskCalibrationDisplay"]
