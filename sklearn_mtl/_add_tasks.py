@@ -7,7 +7,6 @@ are added by the training engine on frozen shared layers, and the engine trains 
 import copy
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine as engine
@@ -37,8 +36,9 @@ class _AddTasksMixin:
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows labelled for the new tasks (the same features as in ``fit``).
-        y : array-like of shape (n_samples,) or (n_samples, n_new_tasks)
-            Labels of the new tasks only, missing ones marked as in ``fit``. A DataFrame (or a
+        y : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_new_tasks)
+            Labels of the new tasks only, missing ones marked as in ``fit`` (a sparse y: every
+            stored entry is a label). A DataFrame (or a
             named Series, for one task) names the new tasks, which must not reuse fitted names; a
             model fitted without task names takes new tasks without names.
         sample_weight : array-like of shape (n_samples,) or (n_samples, n_new_tasks), default=None
@@ -54,8 +54,6 @@ class _AddTasksMixin:
         check_is_fitted(self)
         if self.module is not None:
             raise ValueError("add_tasks extends the default network; a custom module cannot be extended.")
-        if sp.issparse(y):
-            raise ValueError("add_tasks takes a dense y (or a DataFrame) of the new tasks' labels.")
         if self._task_kind is not None and task_types not in (None, self._task_kind):
             raise ValueError(
                 f"The new tasks of a {type(self).__name__} are {self._task_kind} tasks; got task_types={task_types!r}."

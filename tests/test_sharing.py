@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator
+from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, labels_from_long
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, learning_rate_init=0.01, random_state=0)
 
@@ -122,6 +122,19 @@ def test_added_tasks_learn_and_leave_the_fitted_tasks_predictions_bit_for_bit(n_
     np.testing.assert_array_equal(restored.predict_proba(X)[4], after[4])
     restored.add_tasks(X, pd.DataFrame({"f": new["d"]}))
     np.testing.assert_array_equal(restored.predict_proba(X)[4], after[4])
+
+
+def test_added_tasks_take_a_sparse_y_and_learn_what_its_dense_form_teaches():
+    X, y = _data()
+    new = np.column_stack([(X[:, 0] + X[:, 1] > 0), (X[:, 3] < 0.3)]).astype(float)
+    new[np.random.RandomState(0).rand(*new.shape) < 0.95] = np.nan
+    dense = MaskedMultiTaskClassifier(**SMALL).fit(X, y)
+    sparse = pickle.loads(pickle.dumps(dense))
+    dense.add_tasks(X, new)
+    rows, tasks = np.nonzero(~np.isnan(new))
+    sparse.add_tasks(X, labels_from_long(rows, tasks, new[rows, tasks], shape=new.shape))
+    for a, b in zip(dense.predict_proba(X), sparse.predict_proba(X), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_mixed_estimator_adds_a_regression_task():
