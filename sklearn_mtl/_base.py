@@ -201,13 +201,13 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             self._rng = self._make_rng()
         task_weights = self._check_task_weights()
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
+        pairs = engine.labels_as_pairs(labels, self.net_ if continue_training else None)
         sparse_heads = (
             not continue_training
+            and pairs
             and self.n_tasks_ >= engine._SPARSE_HEADS_MIN_TASKS
-            and engine.labels_as_pairs(labels)
             and engine.can_train_heads_sparsely(self)
         )
-        pairs = engine.labels_as_pairs(labels, self.net_ if continue_training else None, sparse_heads)
         dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d)
         batch_size = engine._auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
         seed = int(self._rng.randint(np.iinfo(np.int32).max))

@@ -63,8 +63,8 @@ class LabelDataset(torch.utils.data.Dataset):
     batch hands the loss what fits it: with ``pairs=False`` a dense masked block of the batch's
     rows x tasks (encoded labels, 0 and weight 0 where missing), built once for the data set,
     which costs the loss a few whole-tensor operations; with ``pairs=True`` the batch's labelled
-    pairs only, whose loss reads only the labelled outputs (see ``_engine.make_dataset`` for the
-    rule on the labels' density that chooses).
+    pairs only, whose loss reads only the labelled outputs (``_engine.labels_as_pairs`` chooses,
+    by the labels' density).
 
     Parameters
     ----------

@@ -215,16 +215,16 @@ def can_train_heads_sparsely(est):
 
 
 # -- datasets --------------------------------------------------------------------------------------
-def labels_as_pairs(labels, net=None, sparse_heads=False):
+def labels_as_pairs(labels, net=None):
     """Whether batches hand the loss labelled pairs rather than dense blocks of rows x tasks.
 
     Pairs when at most ``_DENSE_BLOCK_MIN_DENSITY`` of the labels' cells hold a label (a block
     would cost more than ten times the labels, and the loss would read outputs for nothing), and
-    always for heads trained from pairs (``sparse_heads``, kept by a fitted ``net``); dense blocks
-    otherwise. The form follows the labels' shape and density, not the form y was given in: a
-    DataFrame of mostly NaN and a sparse matrix of the same labels train alike.
+    always for a fitted ``net`` whose heads train from pairs (``sparse_heads``, which only pairs
+    choose); dense blocks otherwise. The form follows the labels' shape and density, not the form
+    y was given in: a DataFrame of mostly NaN and a sparse matrix of the same labels train alike.
     """
-    if sparse_heads or (net is not None and getattr(net.module_, "sparse_heads", False)):
+    if net is not None and getattr(net.module_, "sparse_heads", False):
         return True
     return len(labels) <= _DENSE_BLOCK_MIN_DENSITY * labels.shape[0] * labels.shape[1]
 

@@ -385,7 +385,8 @@ class MultiTaskCalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseE
         -------
         float
         """
-        predictions = self.predict(X).reshape(len(X) if not hasattr(X, "shape") else X.shape[0], -1)
+        predictions = self.predict(X)
+        predictions = predictions.reshape(len(predictions), -1)
         model = self.calibrated_classifiers_[0].estimator
         labels = observed_labels(y, len(predictions), predictions.shape[1], missing_label_of(model), task_names(model))
         scores = []

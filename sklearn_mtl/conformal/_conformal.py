@@ -67,6 +67,8 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
     per-task quantiles of ``conformalize``."""
 
     _kind = None  # the kind of task this wrapper conformalizes
+    _conformity_score = None  # the conformity score it computes
+    _score_hint = ""
 
     def fit(self, X_train, y_train, **fit_params):
         """Fit a clone of the estimator (only with ``prefit=False``).
@@ -118,6 +120,10 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         _check_level(self.confidence_level)
+        if self.conformity_score != self._conformity_score:
+            raise ValueError(
+                f"conformity_score must be {self._conformity_score!r}; got {self.conformity_score!r}{self._score_hint}."
+            )
         estimator = self._fitted_estimator()
         kinds = task_kinds(estimator)
         if self._kind not in kinds:
@@ -217,22 +223,15 @@ class MultiTaskConformalRegressor(_SplitConformal):
     """
 
     _kind = "regression"
+    _conformity_score = "absolute"
+    # a score normalized by the model's own uncertainty needs an ensemble, which is not built yet
+    _score_hint = " (a normalized score needs an ensemble's spread, which the estimators do not give yet)"
 
     def __init__(self, estimator, *, confidence_level=0.9, conformity_score="absolute", prefit=True):
         self.estimator = estimator
         self.confidence_level = confidence_level
         self.conformity_score = conformity_score
         self.prefit = prefit
-
-    def conformalize(self, X_conformalize, y_conformalize):
-        if self.conformity_score != "absolute":
-            raise ValueError(
-                f"conformity_score must be 'absolute'; got {self.conformity_score!r} (a score normalized by the "
-                "model's own uncertainty needs an ensemble, which the estimators do not have yet)."
-            )
-        return super().conformalize(X_conformalize, y_conformalize)
-
-    conformalize.__doc__ = _SplitConformal.conformalize.__doc__
 
     @staticmethod
     def _responses(estimator, X):
@@ -319,19 +318,14 @@ class MultiTaskConformalClassifier(_SplitConformal):
     """
 
     _kind = "classification"
+    _conformity_score = "lac"
+    _score_hint = ""
 
     def __init__(self, estimator, *, confidence_level=0.9, conformity_score="lac", prefit=True):
         self.estimator = estimator
         self.confidence_level = confidence_level
         self.conformity_score = conformity_score
         self.prefit = prefit
-
-    def conformalize(self, X_conformalize, y_conformalize):
-        if self.conformity_score != "lac":
-            raise ValueError(f"conformity_score must be 'lac'; got {self.conformity_score!r}.")
-        return super().conformalize(X_conformalize, y_conformalize)
-
-    conformalize.__doc__ = _SplitConformal.conformalize.__doc__
 
     @staticmethod
     def _responses(estimator, X):
