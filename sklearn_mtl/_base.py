@@ -28,6 +28,7 @@ from ._tasks import (
     describe_tasks,
     stack_predictions,
     task_probabilities,
+    task_stds,
 )
 from .metrics._masked import _score_tasks, _typed
 from .weighting import TASK_WEIGHTINGS, TaskWeighting
@@ -36,6 +37,7 @@ from .weighting import TASK_WEIGHTINGS, TaskWeighting
 _PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
     "n_shared_layers": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
     "alpha": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -82,6 +84,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        ensemble_size=1,
         activation="relu",
         alpha="auto",
         batch_size="auto",
@@ -113,6 +116,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_shared_layers = n_shared_layers
+        self.ensemble_size = ensemble_size
         self.activation = activation
         self.alpha = alpha
         self.batch_size = batch_size
@@ -336,39 +340,59 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         return weights.astype(self.dtype)
 
     # -- predict -----------------------------------------------------------------------------
-    def _forward(self, X):
-        """Network outputs for X as a float64 tensor on the CPU.
+    def _forward(self, X, members=False):
+        """Network outputs for X as a float64 tensor on the CPU (with ``members``, an ensemble's
+        members' own, (n_members, n_samples, n_outputs)).
 
         Inference runs in float64 so that a row's prediction does not depend on which other
         rows share its batch (float32 matrix products differ in the last bit with batch size).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
-        outputs = self._raw_forward(X)
+        outputs = self._raw_forward(X, members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
-            rows = torch.nonzero(~torch.isfinite(outputs).all(dim=1)).flatten()[:5].tolist()
+            by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
+            rows = torch.nonzero(~torch.isfinite(by_row).all(dim=1)).flatten()[:5].tolist()
             raise ValueError(
                 f"The network's outputs are not finite for rows {rows}. Either training diverged (refit with a "
                 "smaller learning_rate_init, and standardize X) or these rows hold extreme values."
             )
         return outputs
 
-    def _raw_forward(self, X):
+    def _raw_forward(self, X, members=False):
         predictor = self.__dict__.get("_predictor_")
         if predictor is None or not predictor.is_current(self.net_.module_):
             # the fitted module was changed in place after fit (or the model assembled by hand)
             predictor = self._predictor_ = self._build_predictor()
-        return predictor.forward(X)
+        return predictor.forward(X, members)
 
     def _build_predictor(self):
         """What predict needs, built once per fit (and on load) rather than once per call."""
         return NetworkPredictor(self.net_.module_, self.net_.criterion_.layout.n_outputs)
 
-    def _predict(self, X):
-        """Each task's predictions in its own labels or units; 1-D when y was."""
-        outputs = self._forward(X).numpy()
+    def _predict(self, X, return_std=False):
+        """Each task's predictions in its own labels or units; 1-D when y was. With ``return_std``,
+        also the standard deviation of an ensemble's members' predictions of each regression task
+        (NaN for a classification task)."""
+        if not return_std:
+            outputs = self._forward(X).numpy()
+        else:
+            check_is_fitted(self)
+            n_members = getattr(self.net_.module_, "n_members", 1)
+            if n_members < 2:
+                raise ValueError(
+                    f"return_std=True needs an ensemble: the std is the spread of its members' predictions, and this "
+                    f"{type(self).__name__} was fitted with ensemble_size={self.ensemble_size}. Refit with "
+                    "ensemble_size=5, for example."
+                )
+            members = self._forward(X, members=True)
+            outputs = self._predictor_.module.combine(members).numpy()
+            std = task_stds(self.tasks_, members.numpy())
         columns = decode_outputs(self.tasks_, outputs)
-        return columns[0] if self._y_was_1d else stack_predictions(columns)
+        prediction = columns[0] if self._y_was_1d else stack_predictions(columns)
+        if not return_std:
+            return prediction
+        return prediction, std[:, 0] if self._y_was_1d else std
 
     def _predict_proba(self, X):
         """Each task's class probabilities (None for a regression task); one array when y was 1-D."""

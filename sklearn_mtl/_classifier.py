@@ -90,6 +90,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        ensemble_size=1,
         activation="relu",
         alpha="auto",
         batch_size="auto",
@@ -123,6 +124,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             n_shared_layers=n_shared_layers,
+            ensemble_size=ensemble_size,
             activation=activation,
             alpha=alpha,
             batch_size=batch_size,

@@ -21,6 +21,16 @@ n_shared_layers : int, default=None
     shares every hidden layer; 0 shares none: one independent network per task, trained in one
     model, whose fit for a task does not depend on the other tasks' labels. Search over it to put
     "one model per task" and "one model for all" side by side.""",
+    "ensemble_size": """\
+ensemble_size : int, default=1
+    Number of networks trained together as an ensemble (:class:`~sklearn_mtl.modules.MemberEnsembleNet`:
+    every layer of every member is one batched product, and each member gets the gradients it
+    would get alone). Predictions are the members' mean (of targets, or of probabilities), and
+    a regressor's ``predict(X, return_std=True)`` also returns their standard deviation per task,
+    an uncertainty whose rank follows the error (see the user guide's "Ensembles"). Members
+    differ by their initialization and dropout masks; on wide sparse inputs (fingerprints) they
+    share the first layer's weight, each scaling it by its own random signs (BatchEnsemble), so
+    that an ensemble of 5 costs about twice one network instead of five times.""",
     "activation": """\
 activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
     Activation of the hidden layers.""",

@@ -25,7 +25,7 @@ from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint,
 from ._losses import MaskedMultiTaskLoss, OutputLayout
 from ._net import MaskedNet
 from ._tasks import class_weight_multipliers, encode_labels
-from .modules import SharedTrunkNet
+from .modules import MemberEnsembleNet, SharedTrunkNet
 from .weighting import TASK_WEIGHTINGS
 
 # history_ records each task's losses and validation score for up to this many tasks; beyond, the
@@ -211,7 +211,8 @@ def can_train_heads_sparsely(est):
     """Whether the default module can give its heads sparse gradients (``sparse_heads``): every head
     has one output and the task weighting does not need the shared layers' gradients per task."""
     one_output = all(task.head_width == 1 for task in est.tasks_)
-    return est.module is None and one_output and not weighting_uses_gradients(est.task_weighting)
+    plain = est.module is None and est.ensemble_size == 1
+    return plain and one_output and not weighting_uses_gradients(est.task_weighting)
 
 
 # -- datasets --------------------------------------------------------------------------------------
@@ -275,18 +276,28 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
     """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized."""
     layout = OutputLayout.from_tasks(est.tasks_)
     module_params = {"n_features": est.n_features_in_, "n_outputs": layout.n_outputs}
+    check_ensemble(est)
     if est.module is None:
         module_params.update(
             sparse_input=sparse_input,
-            sparse_gradient=est.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
-            sparse_heads=sparse_heads,
             hidden_layer_sizes=_check_hidden_layer_sizes(est.hidden_layer_sizes),
-            n_shared_layers=est.n_shared_layers,
             activation=est.activation,
             dropout=_auto_dropout("dropout", est.dropout, est.n_features_in_, est.tasks_),
             input_dropout=_auto_dropout("input_dropout", est.input_dropout, est.n_features_in_, est.tasks_),
             head_widths=layout.head_widths,
         )
+        if est.ensemble_size > 1:
+            # wide sparse inputs share the first layer's weight (its size and its optimizer step
+            # dominate the cost there); narrow dense ones give each member its own
+            module_params.update(
+                n_members=est.ensemble_size, losses=layout.losses, shared_input_weight=sparse_input
+            )
+        else:
+            module_params.update(
+                sparse_gradient=est.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
+                sparse_heads=sparse_heads,
+                n_shared_layers=est.n_shared_layers,
+            )
         head_dropout, head_dropout_tasks = _auto_head_dropout(est.dropout, est.n_features_in_, est.tasks_)
         if head_dropout:
             module_params.update(head_dropout=head_dropout, head_dropout_tasks=head_dropout_tasks)
@@ -322,7 +333,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         *(est.callbacks or []),
     ]
     params = {
-        "module": SharedTrunkNet if est.module is None else est.module,
+        "module": est.module or (SharedTrunkNet if est.ensemble_size == 1 else MemberEnsembleNet),
         **{f"module__{key}": value for key, value in module_params.items()},
         "criterion": MaskedMultiTaskLoss,
         "criterion__layout": layout,
@@ -355,6 +366,25 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
     # it out of the net's get_params and clone
     net.estimator_ = est
     return net
+
+
+def check_ensemble(est):
+    """``ensemble_size > 1`` trains the members of a :class:`MemberEnsembleNet` together; say which
+    parameters it does not combine with yet, rather than ignore them."""
+    if est.ensemble_size == 1:
+        return
+    conflicts = []
+    if est.module is not None:
+        conflicts.append("a custom module (it builds one network; ensemble several yourself)")
+    n_layers = len(_check_hidden_layer_sizes(est.hidden_layer_sizes))
+    if est.n_shared_layers is not None and est.n_shared_layers < n_layers:
+        conflicts.append(f"private layers (n_shared_layers={est.n_shared_layers})")
+    if est.per_task_stopping:
+        conflicts.append("per_task_stopping=True")
+    if weighting_uses_gradients(est.task_weighting):
+        conflicts.append(f"task_weighting={est.task_weighting!r} (it shapes one network's shared gradients)")
+    if conflicts:
+        raise ValueError(f"ensemble_size={est.ensemble_size} does not yet combine with {'; '.join(conflicts)}.")
 
 
 def validation_split(est):

@@ -86,6 +86,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        ensemble_size=1,
         activation="relu",
         alpha="auto",
         batch_size="auto",
@@ -120,6 +121,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             n_shared_layers=n_shared_layers,
+            ensemble_size=ensemble_size,
             activation=activation,
             alpha=alpha,
             batch_size=batch_size,
@@ -203,20 +205,26 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         """
         return self._predict_proba(X)
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Each task's prediction: its most probable class, or its target in its own units.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of the ensemble's members' predictions of each
+            regression task (needs ``ensemble_size >= 2``; NaN for the classification tasks,
+            whose uncertainty is in ``predict_proba``).
 
         Returns
         -------
-        ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
+        y_pred : ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
             float64 when every task's labels are numbers (class labels as numbers), object when
             some task's labels are strings.
+        y_std : ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
+            Only with ``return_std=True``.
         """
-        return self._predict(X)
+        return self._predict(X, return_std)
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of each task's accuracy (classification) or R^2 (regression).

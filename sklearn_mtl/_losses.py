@@ -228,6 +228,8 @@ class MaskedMultiTaskLoss(nn.Module):
         Whatever ``values`` holds where ``weights`` is 0 is replaced before the loss is computed:
         multiplying a NaN loss by 0 would still give NaN, and so would its gradient.
         """
+        if outputs.ndim == 3:
+            return self._member_task_losses(outputs, targets)
         if "tasks" in targets:
             return self._compact_task_losses(outputs, targets)
         values, weights = targets["values"], targets["weights"]
@@ -247,6 +249,22 @@ class MaskedMultiTaskLoss(nn.Module):
         if not self.weighting.uses_presence:
             return task_losses, None
         return task_losses, torch.bincount(tasks, minlength=len(sums)) > 0
+
+    def _member_task_losses(self, outputs, targets):
+        """:meth:`task_losses` of an ensemble's members' outputs, (n_members, n_rows, n_outputs): each
+        task's loss is the sum of the members' (the members as more rows with the same labels), so
+        that each member's parameters get the gradient they would get alone."""
+        n_members, n_rows = outputs.shape[:2]
+        if "tasks" in targets:
+            shifts = torch.arange(n_members, device=outputs.device).unsqueeze(1) * n_rows
+            repeated = {
+                **targets,
+                "rows": (targets["rows"].unsqueeze(0) + shifts).flatten(),
+                **{key: targets[key].repeat(n_members) for key in ("tasks", "values", "weights")},
+            }
+        else:
+            repeated = {**targets, **{key: targets[key].repeat(n_members, 1) for key in ("values", "weights")}}
+        return self.task_losses(outputs.reshape(n_members * n_rows, -1), repeated)
 
     def combine(self, task_losses, present):
         """The scalar loss: the weighting strategy applied to the task-weighted task losses."""

@@ -74,6 +74,15 @@ def flush_denormals():
             torch.set_flush_denormal(False)
 
 
+def _weight_matrices(module):
+    """The parameters the L2 penalty applies to: those the module names (``penalized_parameters()``,
+    as :class:`~sklearn_mtl.modules.MemberEnsembleNet`, whose biases are matrices too), else its
+    weight matrices (every parameter of more than one dimension)."""
+    if hasattr(module, "penalized_parameters"):
+        return list(module.penalized_parameters())
+    return [p for p in module.parameters() if p.ndim > 1]
+
+
 _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
@@ -128,10 +137,11 @@ class MaskedNet(NeuralNet):
         default_adam = self.optimizer is torch.optim.Adam and "weight_decay" not in opt_kwargs
         if self.l2 and not self.alpha and default_adam and plain:
             parameters = list(groups[0]["params"])
+            matrices = {id(p) for p in _weight_matrices(self.module_)}
             # the group's "l2_penalty" key marks it (optimizers keep extra keys, pickled with them)
             groups = [
-                {"params": [p for p in parameters if p.ndim > 1], "weight_decay": self.l2, "l2_penalty": True},
-                {"params": [p for p in parameters if p.ndim <= 1]},
+                {"params": [p for p in parameters if id(p) in matrices], "weight_decay": self.l2, "l2_penalty": True},
+                {"params": [p for p in parameters if id(p) not in matrices]},
             ]
             groups = [group for group in groups if group["params"]]
         self.optimizer_ = self.optimizer(groups, *opt_args[1:], **opt_kwargs)
@@ -157,7 +167,7 @@ class MaskedNet(NeuralNet):
             groups = [] if optimizer is None else optimizer.param_groups
             decayed_ids = {id(p) for group in groups if group.get("l2_penalty") for p in group["params"]}
             sparse = {id(p) for p in getattr(module, "sparse_parameters", list)()}
-            matrices = [p for p in module.parameters() if p.ndim > 1 and id(p) not in sparse]
+            matrices = [p for p in _weight_matrices(module) if id(p) not in sparse]
             penalized = [p for p in matrices if id(p) not in decayed_ids]
             decayed = [p for p in matrices if id(p) in decayed_ids]
             shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())

@@ -18,6 +18,9 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn_mtl._callbacks.TaskLossLogger",
     "sklearn_mtl._callbacks.ValidationScore",
     "sklearn_mtl._net.MaskedNet",
+    "sklearn_mtl.modules._trunk.SharedTrunkNet",
+    "sklearn_mtl.modules._members.MemberEnsembleNet",
+    # where SharedTrunkNet lived before sklearn_mtl.modules became a package (files saved then)
     "sklearn_mtl.modules.SharedTrunkNet",
     # the same classes under the module that held them before _batches.py and _callbacks.py (files
     # saved by earlier versions name them so; _net re-exports them)

@@ -45,7 +45,8 @@ class NetworkPredictor:
         parameter = next(self.module.parameters(), None)
         self.device = parameter.device if parameter is not None else torch.device("cpu")
         self.sparse_batches = takes_sparse_batches(self.module)
-        self.chunk = max(1, min(_PREDICT_CHUNK, _PREDICT_OUTPUTS // max(1, n_outputs)))
+        n_members = getattr(self.module, "n_members", 1)
+        self.chunk = max(1, min(_PREDICT_CHUNK, _PREDICT_OUTPUTS // max(1, n_outputs * n_members)))
 
     def is_current(self, module):
         """Whether ``module`` is the module this predictor copied, unchanged since."""
@@ -63,8 +64,10 @@ class NetworkPredictor:
             if tensor is not None
         ]
 
-    def forward(self, X):
-        """The module's outputs for X (a float array or a scipy CSR matrix) as a float64 CPU tensor."""
+    def forward(self, X, members=False):
+        """The module's outputs for X (a float array or a scipy CSR matrix) as a float64 CPU tensor;
+        with ``members``, an ensemble's members' own ones, (n_members, n_samples, n_outputs)."""
+        call = self.module.member_outputs if members else self.module
         if sp.issparse(X) or self.sparse_batches:
             # once, not per chunk; a first layer that reads non-zeros only (mostly-zero X) reads a
             # dense X's non-zeros too: the same function at a fraction of a dense product's cost
@@ -79,6 +82,6 @@ class NetworkPredictor:
                     inputs = csr_rows(X, rows, self.sparse_batches, self.device)
                 else:
                     inputs = torch.from_numpy(X[rows]).to(self.device)
-                outputs.append(self.module(inputs).cpu())
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+                outputs.append(call(inputs).cpu())
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1 if members else 0)
 

@@ -66,18 +66,38 @@ class MaskedMultiTaskRegressor(RegressorMixin, _BaseMaskedMultiTask):
         """
         return self._partial_fit(X, y, sample_weight)
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Predicted targets of every task, in their original units.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of the ensemble's members' predictions of each
+            task (needs ``ensemble_size >= 2``), as :class:`~sklearn.linear_model.BayesianRidge`
+            and :class:`~sklearn.gaussian_process.GaussianProcessRegressor` do.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
+        y_pred : ndarray of shape (n_samples, n_tasks), or (n_samples,) when y was 1-D
+            The members' mean prediction with ``ensemble_size >= 2``.
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``: the members' standard deviation (``ddof=0``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mtl import MaskedMultiTaskRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(200, 3))
+        >>> y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+        >>> y[rng.rand(200, 2) < 0.3] = np.nan
+        >>> reg = MaskedMultiTaskRegressor(hidden_layer_sizes=(16,), ensemble_size=3, max_iter=20, random_state=0)
+        >>> mean, std = reg.fit(X, y).predict(X[:4], return_std=True)
+        >>> mean.shape, std.shape, bool((std > 0).all())
+        ((4, 2), (4, 2), True)
         """
-        return self._predict(X)
+        return self._predict(X, return_std)
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of each task's R^2 on its observed targets.

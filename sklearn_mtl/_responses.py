@@ -53,8 +53,11 @@ def per_task_probabilities(estimator, X):
     return [probabilities] if isinstance(probabilities, np.ndarray) else list(probabilities)
 
 
-def per_task_predictions(estimator, X):
-    """``predict`` as a 2-D array, one column per task."""
+def per_task_predictions(estimator, X, return_std=False):
+    """``predict`` as a 2-D array, one column per task (with ``return_std``, and the std's as one)."""
+    if return_std:
+        predictions, std = (np.asarray(part) for part in estimator.predict(X, return_std=True))
+        return predictions.reshape(len(predictions), -1), std.reshape(len(std), -1)
     predictions = np.asarray(estimator.predict(X))
     return predictions.reshape(len(predictions), -1)
 

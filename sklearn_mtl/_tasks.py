@@ -332,6 +332,19 @@ def decode_outputs(tasks, outputs):
     return [task.decode(part) for task, part in zip(tasks, split_outputs(tasks, outputs), strict=True)]
 
 
+def task_stds(tasks, member_outputs):
+    """The standard deviation over an ensemble's members of each regression task's prediction, in the
+    task's units: a (n_samples, n_tasks) array, NaN for a classification task.
+
+    ``member_outputs`` is (n_members, n_samples, n_outputs); a regression task's prediction is its
+    output times its ``scale`` plus its ``mean``, so its std is the outputs' std times the scale.
+    """
+    starts = np.cumsum([0] + [task.head_width for task in tasks])[:-1]
+    spread = member_outputs[:, :, starts].std(axis=0)
+    scales = np.array([task.scale if task.kind == "regression" else np.nan for task in tasks])
+    return spread * scales
+
+
 def task_probabilities(tasks, outputs):
     """Each task's class probabilities from the network's fused outputs (None for a regression task).
 

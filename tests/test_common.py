@@ -12,6 +12,10 @@ ESTIMATORS = [
     MaskedMultiTaskClassifier(hidden_layer_sizes=(16,), max_iter=50, learning_rate_init=0.01, random_state=0),
     MaskedMultiTaskRegressor(hidden_layer_sizes=(16,), max_iter=50, learning_rate_init=0.01, random_state=0),
     MaskedMultiTaskEstimator(hidden_layer_sizes=(16,), max_iter=50, learning_rate_init=0.01, random_state=0),
+    # an ensemble is another module and another loss shape (the members' sum): the same contract
+    MaskedMultiTaskRegressor(
+        hidden_layer_sizes=(16,), ensemble_size=3, max_iter=50, learning_rate_init=0.01, random_state=0
+    ),
 ]
 
 # Checks that cannot pass for a reason inherent to the method. The goal is an empty table.

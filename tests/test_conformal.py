@@ -63,6 +63,27 @@ def test_each_regression_tasks_intervals_cover_its_held_out_targets(regressor, l
     assert list(conformal.n_conformalize_) == list((~np.isnan(y[1000:2000])).sum(axis=0))
 
 
+def test_normalized_intervals_cover_and_widen_where_the_members_disagree():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(3000, 2))
+    # the noise grows with |x0|: a good uncertainty follows it
+    y = np.column_stack([X[:, 0] + 0.1 * (1 + 3 * np.abs(X[:, 0])) * rng.normal(size=3000), X[:, 1]])
+    y[rng.rand(*y.shape) < 0.3] = np.nan
+    reg = MaskedMultiTaskRegressor(ensemble_size=5, **SMALL).fit(X[:1000], y[:1000])
+    conformal = MultiTaskConformalRegressor(reg, conformity_score="normalized")
+    y_pred, intervals = conformal.conformalize(X[1000:2000], y[1000:2000]).predict_interval(X[2000:])
+    np.testing.assert_allclose(y_pred, reg.predict(X[2000:]))
+    _, std = reg.predict(X[2000:], return_std=True)
+    np.testing.assert_allclose(intervals[:, :, 1] - y_pred, conformal.conformity_scores_quantile_ * std)
+    for task in range(2):
+        rows = ~np.isnan(y[2000:, task])
+        truth = y[2000:][rows, task]
+        covered = (intervals[rows, task, 0] <= truth) & (truth <= intervals[rows, task, 1])
+        assert covered.mean() >= 0.9 - 3 * np.sqrt(0.09 / rows.sum()), task
+    widths = intervals[:, 0, 1] - intervals[:, 0, 0]
+    assert len(np.unique(widths)) > 100  # one width per row, not one per task
+
+
 def test_a_task_with_too_few_labels_gets_infinite_intervals_and_a_warning(regressor):
     X, y, reg = regressor
     few = y[1000:2000].copy()
@@ -113,7 +134,9 @@ def test_bad_use_is_a_clear_error(regressor):
         MultiTaskConformalRegressor(reg).predict_interval(X[:3])
     with pytest.raises(ValueError, match="confidence_level must be a float strictly between 0 and 1"):
         MultiTaskConformalRegressor(reg, confidence_level=90).conformalize(X[:10], y[:10])
-    with pytest.raises(ValueError, match="conformity_score must be 'absolute'"):
+    with pytest.raises(ValueError, match="conformity_score must be 'absolute' or 'normalized'; got 'gamma'"):
+        MultiTaskConformalRegressor(reg, conformity_score="gamma").conformalize(X[:10], y[:10])
+    with pytest.raises(ValueError, match="'normalized' scales each error by the model's std.*ensemble_size=5"):
         MultiTaskConformalRegressor(reg, conformity_score="normalized").conformalize(X[:10], y[:10])
     with pytest.raises(ValueError, match="needs classification tasks; the model has none"):
         MultiTaskConformalClassifier(reg).conformalize(X[:10], y[:10])

@@ -62,13 +62,17 @@ def _check_level(confidence_level):
         raise ValueError(f"confidence_level must be a float strictly between 0 and 1; got {confidence_level!r}.")
 
 
+def _floored(std):
+    """An ensemble's std, floored at 1e-12 so that a (vanishingly rare) zero spread divides safely."""
+    return np.maximum(np.asarray(std, dtype=np.float64), 1e-12)
+
+
 class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
     """What the conformal regressor and classifier share: fitting (when not prefit), and the
     per-task quantiles of ``conformalize``."""
 
     _kind = None  # the kind of task this wrapper conformalizes
-    _conformity_score = None  # the conformity score it computes
-    _score_hint = ""
+    _conformity_scores = ()  # the conformity scores it computes
 
     def fit(self, X_train, y_train, **fit_params):
         """Fit a clone of the estimator (only with ``prefit=False``).
@@ -120,10 +124,9 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         _check_level(self.confidence_level)
-        if self.conformity_score != self._conformity_score:
-            raise ValueError(
-                f"conformity_score must be {self._conformity_score!r}; got {self.conformity_score!r}{self._score_hint}."
-            )
+        if self.conformity_score not in self._conformity_scores:
+            allowed = " or ".join(map(repr, self._conformity_scores))
+            raise ValueError(f"conformity_score must be {allowed}; got {self.conformity_score!r}.")
         estimator = self._fitted_estimator()
         kinds = task_kinds(estimator)
         if self._kind not in kinds:
@@ -186,8 +189,12 @@ class MultiTaskConformalRegressor(_SplitConformal):
         :class:`~sklearn_mtl.MaskedMultiTaskEstimator` (or a pipeline ending in one); the
         mixed estimator's classification tasks get NaN intervals.
     confidence_level : float, default=0.9
-    conformity_score : {"absolute"}, default="absolute"
+    conformity_score : {"absolute", "normalized"}, default="absolute"
         "absolute": ``|y - y_pred|``, an interval of the same width for every row of a task.
+        "normalized": ``|y - y_pred| / y_std``, with ``y_std`` the spread of an ensemble's members
+        (``predict(X, return_std=True)``; the model needs ``ensemble_size >= 2``): each row's
+        interval is ``y_pred ± q * y_std``, wider where the members disagree (MAPIE's residual
+        normalized score, with the ensemble's std as the residual estimator).
     prefit : bool, default=True
         Whether ``estimator`` is fitted already (then call ``conformalize`` directly); with
         False, ``fit`` fits a clone first.
@@ -223,9 +230,7 @@ class MultiTaskConformalRegressor(_SplitConformal):
     """
 
     _kind = "regression"
-    _conformity_score = "absolute"
-    # a score normalized by the model's own uncertainty needs an ensemble, which is not built yet
-    _score_hint = " (a normalized score needs an ensemble's spread, which the estimators do not give yet)"
+    _conformity_scores = ("absolute", "normalized")
 
     def __init__(self, estimator, *, confidence_level=0.9, conformity_score="absolute", prefit=True):
         self.estimator = estimator
@@ -233,17 +238,24 @@ class MultiTaskConformalRegressor(_SplitConformal):
         self.conformity_score = conformity_score
         self.prefit = prefit
 
-    @staticmethod
-    def _responses(estimator, X):
-        return per_task_predictions(estimator, X)
+    def _responses(self, estimator, X):
+        """``(y_pred, y_std)``, both (n_samples, n_tasks); ``y_std`` is None for the absolute score."""
+        if self.conformity_score == "absolute":
+            return per_task_predictions(estimator, X), None
+        try:
+            return per_task_predictions(estimator, X, return_std=True)
+        except ValueError as error:
+            raise ValueError(f"conformity_score='normalized' scales each error by the model's std: {error}") from None
 
     @staticmethod
     def _n_rows(responses):
-        return len(responses)
+        return len(responses[0])
 
     @staticmethod
     def _scores(estimator, task, responses, rows, values):
-        return np.abs(values.astype(np.float64) - responses[rows, task].astype(np.float64))
+        y_pred, y_std = responses
+        errors = np.abs(values.astype(np.float64) - y_pred[rows, task].astype(np.float64))
+        return errors if y_std is None else errors / _floored(y_std[rows, task])
 
     def predict_interval(self, X):
         """The model's predictions and each regression task's interval.
@@ -260,11 +272,12 @@ class MultiTaskConformalRegressor(_SplitConformal):
             Each task's lower and upper bound; NaN for a classification task.
         """
         estimator = self._conformalized()
-        y_pred = per_task_predictions(estimator, X)
-        half = self.conformity_scores_quantile_
-        regression = ~np.isnan(half)
+        y_pred, y_std = self._responses(estimator, X)
+        quantiles = self.conformity_scores_quantile_
+        regression = ~np.isnan(quantiles)
         centers = np.full(y_pred.shape, np.nan)
         centers[:, regression] = y_pred[:, regression].astype(np.float64)
+        half = quantiles if y_std is None else quantiles * _floored(np.where(regression, y_std, np.nan))
         intervals = np.stack([centers - half, centers + half], axis=-1)
         return y_pred, intervals
 
@@ -318,8 +331,7 @@ class MultiTaskConformalClassifier(_SplitConformal):
     """
 
     _kind = "classification"
-    _conformity_score = "lac"
-    _score_hint = ""
+    _conformity_scores = ("lac",)
 
     def __init__(self, estimator, *, confidence_level=0.9, conformity_score="lac", prefit=True):
         self.estimator = estimator
