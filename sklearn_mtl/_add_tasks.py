@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _engine as engine
 from . import _fit_labels as fit_labels
 from ._tasks import describe_tasks
+from .weighting import _check_task_weights
 
 
 class _AddTasksMixin:
@@ -54,6 +55,11 @@ class _AddTasksMixin:
         check_is_fitted(self)
         if self.module is not None:
             raise ValueError("add_tasks extends the default network; a custom module cannot be extended.")
+        if self.ensemble_size > 1:
+            raise ValueError(
+                f"add_tasks does not yet extend an ensemble (ensemble_size={self.ensemble_size}): refit with the new "
+                "tasks' columns in y."
+            )
         if self._task_kind is not None and task_types not in (None, self._task_kind):
             raise ValueError(
                 f"The new tasks of a {type(self).__name__} are {self._task_kind} tasks; got task_types={task_types!r}."
@@ -102,7 +108,7 @@ class _AddTasksMixin:
         self._set_task_attributes(self.tasks_ + new_tasks, False, names)
         device = engine.check_device(self.device)
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
-        net = engine.add_task_heads(self, self.net_, new_tasks, self._check_task_weights(), seed, device)
+        net = engine.add_task_heads(self, self.net_, new_tasks, _check_task_weights(self), seed, device)
 
         # the new tasks' labels placed after the fitted tasks' (which have none here)
         labels = fit_labels.shifted_labels(labels, n_old, self.n_tasks_)

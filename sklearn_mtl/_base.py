@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from . import _distributed as distributed
 from . import _engine as engine
 from . import _fit_labels as fit_labels
 from ._add_tasks import _AddTasksMixin
@@ -31,7 +32,7 @@ from ._tasks import (
     task_stds,
 )
 from .metrics._masked import _score_tasks, _typed
-from .weighting import TASK_WEIGHTINGS, TaskWeighting
+from .weighting import TASK_WEIGHTINGS, TaskWeighting, _check_task_weights
 
 # scikit-learn's parameter validation (``_fit_context``) checks these before every fit
 _PARAMETER_CONSTRAINTS = {
@@ -66,6 +67,7 @@ _PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
     "dtype": [StrOptions({"float32", "float64"})],
+    "distributed_rows": [StrOptions({"all", "own"})],
 }
 
 
@@ -113,6 +115,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         verbose=0,
         warm_start=False,
         dtype="float32",
+        distributed_rows="all",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_shared_layers = n_shared_layers
@@ -145,6 +148,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.dtype = dtype
+        self.distributed_rows = distributed_rows
 
     # -- fit ---------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -185,9 +189,15 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+        group = distributed.process_group()  # a data-parallel fit under torchrun (None: one process)
+        if group is not None:
+            distributed.check_supported(self, continue_training, incremental)
         # every y, in whatever form, becomes one compact table of its labels here
         labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
         task_labels = fit_labels.task_labels(labels, task_names)
+        own_rows = group is not None and self.distributed_rows == "own"
+        if own_rows:  # each rank holds its own rows: describe the tasks from all of them
+            task_labels = distributed.gathered_task_labels(task_labels)
         if continue_training:
             self._check_n_tasks(labels, "continuing training needs the same tasks")
         else:
@@ -203,8 +213,12 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             )
             self._set_task_attributes(tasks, was_1d, task_names)
             self._rng = self._make_rng()
-        task_weights = self._check_task_weights()
+            if group is not None:  # every rank initializes and permutes alike: rank 0's random state
+                self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
+        task_weights = _check_task_weights(self)
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
+        if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
+            sparse_batches = distributed.gathered(sparse_batches)[0]
         pairs = engine.labels_as_pairs(labels, self.net_ if continue_training else None)
         sparse_heads = (
             not continue_training
@@ -213,7 +227,14 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             and engine.can_train_heads_sparsely(self)
         )
         dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d)
-        batch_size = engine._auto_batch_size(len(dataset)) if self.batch_size == "auto" else self.batch_size
+        n_rows = sum(distributed.gathered(len(dataset))) if own_rows else len(dataset)
+        batch_size = engine._auto_batch_size(n_rows) if self.batch_size == "auto" else self.batch_size
+        validate = not incremental and engine.uses_early_stopping(self, task_labels, self.tasks_)
+        if own_rows and validate:
+            raise ValueError(
+                "Data-parallel fit with distributed_rows='own' does not yet hold a validation split out: set "
+                "early_stopping=False, or pass every row on every rank (distributed_rows='all')."
+            )
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
         try:
@@ -225,7 +246,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             else:
                 with engine._seeded_torch(seed, device):
                     self.net_ = engine.build_net(
-                        self, task_weights, batch_size, device, sparse_batches, len(dataset), sparse_heads
+                        self, task_weights, batch_size, device, sparse_batches, n_rows, sparse_heads
                     )
                     self._validation_split = engine.validation_split(self)
                     engine.initialize_net(self.net_, self.net_params)
@@ -233,7 +254,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 self.net_.module_.to(getattr(torch, self.dtype))
                 if self.module is not None:
                     engine.check_module_output(self.net_, self.tasks_, dataset)
-            n_epochs = 1 if incremental else engine._epoch_budget(self.max_iter, len(dataset), batch_size)
+            n_epochs = 1 if incremental else engine._epoch_budget(self.max_iter, n_rows, batch_size)
             engine.train(
                 self.net_,
                 dataset,
@@ -242,9 +263,10 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 device=device,
                 schedule=None if incremental else self.learning_rate_schedule,
                 split=self._validation_split,
-                validate=not incremental and engine.uses_early_stopping(self, task_labels, self.tasks_),
+                validate=validate,
                 scoring=self.scoring,
                 global_rng=self.module is not None,
+                distributed_rows=None if group is None else self.distributed_rows,
             )
         except Exception:
             if not continue_training:
@@ -317,27 +339,6 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             raise ValueError(
                 f"y has {y2d.shape[1]} tasks, but this {type(self).__name__} was fitted with {self.n_tasks_}{why}."
             )
-
-    def _check_task_weights(self):
-        n_tasks = self.n_tasks_
-        if self.task_weights is None:
-            return np.ones(n_tasks, dtype=self.dtype)
-        if isinstance(self.task_weights, dict):
-            names = list(getattr(self, "task_names_", range(n_tasks)))
-            unknown = set(self.task_weights) - set(names)
-            if unknown:
-                raise ValueError(
-                    f"task_weights names tasks {sorted(map(str, unknown))} that y does not have; "
-                    f"the tasks are {[str(n) for n in names]}."
-                )
-            weights = np.array([self.task_weights.get(name, 1.0) for name in names], dtype=np.float64)
-        else:
-            weights = np.asarray(self.task_weights, dtype=np.float64)
-            if weights.shape != (n_tasks,):
-                raise ValueError(f"task_weights must have one weight per task ({n_tasks}); got shape {weights.shape}.")
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError("task_weights must be finite and non-negative.")
-        return weights.astype(self.dtype)
 
     # -- predict -----------------------------------------------------------------------------
     def _forward(self, X, members=False):

@@ -95,6 +95,8 @@ class LabelDataset(torch.utils.data.Dataset):
         layer) instead of densifying them.
     pairs : bool, default=False
         Serve the labels as pairs rather than as dense blocks.
+    member_weights : tensor of shape (n_members, n_samples), default=None
+        An ensemble's weight of each row in each member's loss (``_engine.member_weights``).
     """
 
     def __init__(
@@ -112,8 +114,10 @@ class LabelDataset(torch.utils.data.Dataset):
         y=None,
         sparse_batches=False,
         pairs=False,
+        member_weights=None,
     ):
         self.X = X
+        self.member_weights = member_weights
         self.row_ptr = row_ptr
         self.label_tasks = label_tasks
         self.values = values
@@ -133,6 +137,8 @@ class LabelDataset(torch.utils.data.Dataset):
             self._value_block = values.new_zeros(shape).index_put_((self.label_rows, label_tasks), values)
             self._weight_block = loss_weights.new_zeros(shape).index_put_((self.label_rows, label_tasks), loss_weights)
         self.set_row_probabilities(row_probabilities)
+        # the rows of all ranks in a data-parallel fit of their own rows (None: this data set's)
+        self.n_global_rows = None
 
     def __len__(self):
         return len(self.row_ptr) - 1
@@ -191,9 +197,10 @@ class LabelDataset(torch.utils.data.Dataset):
             y=None if self.y is None else self.y[indices.numpy()],
             sparse_batches=self.sparse_batches,
             pairs=self.pairs,
+            member_weights=None if self.member_weights is None else self.member_weights[:, indices],
         )
 
-    def batch(self, indices):
+    def batch(self, indices, n_whole=None, row_weight_sum=None):
         """``(X_batch, targets)`` for a slice or an index tensor, as the net's ``get_loss`` expects.
 
         ``targets`` holds ``values`` and ``weights`` as a (n_rows, n_tasks) block, or as the
@@ -202,17 +209,27 @@ class LabelDataset(torch.utils.data.Dataset):
         loss then estimates the data-set loss without the noise of in-batch counts, and the
         batch-size-weighted mean of the batch losses over an epoch is exactly the data-set loss
         of the chosen normalization.
+
+        In a data-parallel fit, ``indices`` are one rank's share of a global batch of ``n_whole``
+        rows whose row weight is ``row_weight_sum``: the denominators are the whole batch's, so
+        that the shares' losses sum to its loss (``_distributed.py``).
         """
         X = take_inputs(self.X, indices, self.sparse_batches)
         if X.device != self.device:
             X = X.to(self.device)
-        n_rows = X.shape[0]
-        if self._unit_rows:
+        n_rows = X.shape[0] if n_whole is None else n_whole
+        if row_weight_sum is None and self._unit_rows:
             row_weight_sum = float(n_rows)
-        else:
+        elif row_weight_sum is None:
             rows = indices if isinstance(indices, slice) else indices.to(self.row_weights.device)
             row_weight_sum = self.row_weights[rows].sum()
-        targets = {"denominators": self.denominators * (n_rows / len(self)), "row_weight_sum": row_weight_sum}
+        n_samples = self.n_global_rows or len(self)
+        targets = {"denominators": self.denominators * (n_rows / n_samples), "row_weight_sum": row_weight_sum}
+        if n_whole is not None:
+            targets["batch_rows"] = n_whole
+        if self.member_weights is not None:
+            rows = indices if isinstance(indices, slice) else indices.to(self.member_weights.device)
+            targets["member_weights"] = self.member_weights[:, rows]
         if not self.pairs:
             if isinstance(indices, slice):
                 targets.update(values=self._value_block[indices], weights=self._weight_block[indices])
@@ -289,18 +306,23 @@ class BatchIterator:
         Seed of a private ``torch.Generator``; the global RNG is not touched.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None, share=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.share = share
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(int(seed))
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        n_samples = len(self.dataset) if self.share is None else self.share.n_samples(self.dataset)
+        return -(-n_samples // self.batch_size)
 
     def __iter__(self):
+        if self.share is not None:
+            yield from self._shared_batches(self.share.bind(self.dataset))
+            return
         n_samples = len(self.dataset)
         if not self.shuffle:
             for start in range(0, n_samples, self.batch_size):
@@ -317,6 +339,17 @@ class BatchIterator:
             order = order.to(device)
         for start in range(0, n_samples, self.batch_size):
             yield self.dataset.batch(order[start : start + self.batch_size])
+
+    def _shared_batches(self, share):
+        """A data-parallel fit's batches (``share``: a ``_distributed.Share``): one permutation of
+        all ranks' rows, drawn alike on every rank, of which each rank serves its share."""
+        n_samples = share.n_samples(self.dataset)
+        order = torch.randperm(n_samples, generator=self.generator) if self.shuffle else torch.arange(n_samples)
+        for start in range(0, n_samples, self.batch_size):
+            whole = order[start : start + self.batch_size]
+            local = share.local(whole)
+            weight = share.row_weight_sum(self.dataset, whole, local)
+            yield self.dataset.batch(local.to(self.dataset.device), n_whole=len(whole), row_weight_sum=weight)
 
 
 class RandomSplit:

@@ -8,6 +8,13 @@ import torch
 from skorch.callbacks import Callback
 
 
+def batch_rows(batch):
+    """The rows of a batch ``(X, targets)``: a data-parallel fit's whole batch (of which this rank
+    computed its share), else X's."""
+    X, targets = batch
+    return targets.get("batch_rows") or X.shape[0]
+
+
 class TaskLossLogger(Callback):
     """Record each task's epoch-mean training (and validation) loss in the history.
 
@@ -30,9 +37,9 @@ class TaskLossLogger(Callback):
     def on_epoch_begin(self, net, **kwargs):
         self.sums_ = {}
 
-    def on_batch_end(self, net, training, task_losses=None, y_pred=None, **kwargs):
+    def on_batch_end(self, net, training, task_losses=None, y_pred=None, batch=None, **kwargs):
         prefix = "train" if training else "valid"
-        rows = len(y_pred)
+        rows = batch_rows(batch)
         if prefix not in self.sums_:
             self.sums_[prefix] = [torch.zeros_like(task_losses, requires_grad=False), 0]
         self.sums_[prefix][0].add_(task_losses.detach(), alpha=rows)
@@ -177,7 +184,9 @@ class CosineLearningRate(Callback):
         self._set_rate(net, net.lr)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        self.steps_per_epoch_ = max(1, -(-len(dataset_train) // net.batch_size))
+        # all ranks' rows in a data-parallel fit of their own rows (LabelDataset.n_global_rows)
+        n_rows = getattr(dataset_train, "n_global_rows", None) or len(dataset_train)
+        self.steps_per_epoch_ = max(1, -(-n_rows // net.batch_size))
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training or self.n_epochs is None:

@@ -120,6 +120,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
         verbose=0,
         warm_start=False,
         dtype="float32",
+        distributed_rows="all",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -153,6 +154,7 @@ class MaskedMultiTaskClassifier(ClassifierMixin, _BaseMaskedMultiTask):
             verbose=verbose,
             warm_start=warm_start,
             dtype=dtype,
+            distributed_rows=distributed_rows,
         )
         self.class_weight = class_weight
 

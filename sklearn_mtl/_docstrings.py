@@ -186,6 +186,13 @@ dtype : {"float32", "float64"}, default="float32"
     Precision of training. float32 is what PyTorch is fast at; float64 is slower but makes
     results independent of summation order (for example, weighting a row by 2 then gives the
     same model as repeating it, to the last digits). Inference always runs in float64.""",
+    "distributed_rows": """\
+distributed_rows : {"all", "own"}, default="all"
+    What each process passes to ``fit`` in a data-parallel fit (when the script has initialized a
+    ``torch.distributed`` process group of more than one process, as under ``torchrun``; see the
+    user guide's "Training on several processes"). "all": every rank passes every row, and
+    computes its share of each batch. "own": each rank passes its own rows; the model is the one
+    fitted on all ranks' rows concatenated in rank order. Ignored in one process.""",
 }
 
 _ATTRIBUTES = """\

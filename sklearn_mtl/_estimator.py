@@ -117,6 +117,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         verbose=0,
         warm_start=False,
         dtype="float32",
+        distributed_rows="all",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -150,6 +151,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
             verbose=verbose,
             warm_start=warm_start,
             dtype=dtype,
+            distributed_rows=distributed_rows,
         )
         self.task_types = task_types
         self.class_weight = class_weight

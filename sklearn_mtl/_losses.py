@@ -161,16 +161,23 @@ def task_denominators(label_rows, label_tasks, count_weights, row_weights, n_tas
         ``row_probabilities``, the count expected in ``n_samples`` draws. A denominator that
         would be 0 is 1 instead: its numerator is 0 too, so the task's loss is exactly 0, not 0/0.
     """
-    per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
     if row_probabilities is None:
-        per_task.index_add_(0, label_tasks, count_weights)
-        per_row = row_weights.sum()
+        per_task, per_row = task_label_counts(label_tasks, count_weights, row_weights, n_tasks)
     else:
         n_samples = len(row_probabilities)
         drawn = row_probabilities.to(count_weights.dtype)[label_rows] * count_weights
-        per_task = n_samples * per_task.index_add_(0, label_tasks, drawn)
+        per_task, _ = task_label_counts(label_tasks, drawn, row_weights, n_tasks)
+        per_task = n_samples * per_task
         per_row = n_samples * (row_probabilities.to(row_weights.dtype) @ row_weights)
     return denominators_from_counts(per_task, per_row, normalization)
+
+
+def task_label_counts(label_tasks, count_weights, row_weights, n_tasks):
+    """Each task's (weighted) count of labels, and the rows' total weight: what the denominators of
+    every normalization are made of (summed over ranks in a data-parallel fit of own rows)."""
+    per_task = torch.zeros(n_tasks, dtype=count_weights.dtype, device=count_weights.device)
+    per_task.index_add_(0, label_tasks, count_weights)
+    return per_task, row_weights.sum()
 
 
 def denominators_from_counts(per_task, per_row, normalization):
@@ -255,15 +262,24 @@ class MaskedMultiTaskLoss(nn.Module):
         task's loss is the sum of the members' (the members as more rows with the same labels), so
         that each member's parameters get the gradient they would get alone."""
         n_members, n_rows = outputs.shape[:2]
+        members = targets.get("member_weights")  # (n_members, n_rows): each member's weight of each row
         if "tasks" in targets:
             shifts = torch.arange(n_members, device=outputs.device).unsqueeze(1) * n_rows
+            rows = (targets["rows"].unsqueeze(0) + shifts).flatten()
+            weights = targets["weights"].repeat(n_members)
+            if members is not None:
+                weights = weights * members.reshape(-1)[rows].to(weights.dtype)
             repeated = {
                 **targets,
-                "rows": (targets["rows"].unsqueeze(0) + shifts).flatten(),
-                **{key: targets[key].repeat(n_members) for key in ("tasks", "values", "weights")},
+                "rows": rows,
+                "weights": weights,
+                **{key: targets[key].repeat(n_members) for key in ("tasks", "values")},
             }
         else:
-            repeated = {**targets, **{key: targets[key].repeat(n_members, 1) for key in ("values", "weights")}}
+            weights = targets["weights"].repeat(n_members, 1)
+            if members is not None:
+                weights = weights * members.reshape(-1, 1).to(weights.dtype)
+            repeated = {**targets, "values": targets["values"].repeat(n_members, 1), "weights": weights}
         return self.task_losses(outputs.reshape(n_members * n_rows, -1), repeated)
 
     def combine(self, task_losses, present):

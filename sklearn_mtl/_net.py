@@ -14,6 +14,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
+from . import _distributed as distributed
 from ._batches import (
     BatchIterator,
     InputDataset,
@@ -27,6 +28,7 @@ from ._callbacks import (
     TaskCheckpoint,
     TaskLossLogger,
     ValidationScore,
+    batch_rows,
 )
 
 # the callbacks and the datasets' pieces a fitted net holds are named here too: pickles made
@@ -192,6 +194,10 @@ class MaskedNet(NeuralNet):
         """
         if method_name not in _BATCH_EVENTS:
             return super().notify(method_name, **cb_kwargs)
+        if method_name == "on_batch_end" and cb_kwargs.get("training") and self.__dict__.get("world_size_"):
+            # skorch weighs the epoch's loss by each batch's X rows: a data-parallel fit's are the
+            # whole batch's, alike on every rank, so that every rank logs (and stops on) the same loss
+            self.history.record_batch("train_batch_size", batch_rows(cb_kwargs["batch"]))
         getattr(self, method_name)(self, **cb_kwargs)
         for _, callback in self.callbacks_:
             method = getattr(type(callback), method_name)
@@ -245,6 +251,9 @@ class MaskedNet(NeuralNet):
         penalty = (squares + decayed_squares) * (0.5 * self.l2)
         if self.alpha:
             penalty = penalty + self._alpha_penalty(squares + decayed_squares, y_true)
+        world_size = self.__dict__.get("world_size_")
+        if world_size:  # each rank adds its part: the ranks' sum is the batch's penalty, counted once
+            penalty = penalty / world_size
         return penalty if isinstance(penalty, torch.Tensor) else torch.tensor(float(penalty))
 
     def _alpha_penalty(self, squares, y_true):
@@ -282,7 +291,12 @@ class MaskedNet(NeuralNet):
         loss = criterion.weighting.backward(
             criterion.task_weights * task_losses, present, self._penalty(Xi, yi), self._parameters()[1]
         )
-        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses.detach()}
+        task_losses = task_losses.detach()
+        if self.__dict__.get("world_size_"):
+            # a data-parallel fit: this rank computed its share of the batch; sum over the ranks
+            parameters = [p for _, p in self.get_all_learnable_params() if p.requires_grad]
+            loss, task_losses = distributed.sum_gradients(parameters, loss, task_losses)
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}
 
     def validation_step(self, batch, **fit_params):
         """As skorch's, with the per-task losses in the step's output (``task_losses``)."""

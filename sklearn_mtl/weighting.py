@@ -10,6 +10,7 @@ distort the others. Strategies that need to know which tasks are present set ``u
 and receive ``present``, a boolean vector (the others receive None, which saves work per batch).
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -347,3 +348,27 @@ TASK_WEIGHTINGS = {
     "gradnorm": GradNorm,
     "pcgrad": PCGrad,
 }
+
+
+def _check_task_weights(est):
+    """The estimator's ``task_weights`` as one multiplier per task (ones for None), named tasks placed by
+    ``task_names_``; a clear error for unknown names, a wrong length, or a negative or infinite weight."""
+    n_tasks = est.n_tasks_
+    if est.task_weights is None:
+        return np.ones(n_tasks, dtype=est.dtype)
+    if isinstance(est.task_weights, dict):
+        names = list(getattr(est, "task_names_", range(n_tasks)))
+        unknown = set(est.task_weights) - set(names)
+        if unknown:
+            raise ValueError(
+                f"task_weights names tasks {sorted(map(str, unknown))} that y does not have; "
+                f"the tasks are {[str(n) for n in names]}."
+            )
+        weights = np.array([est.task_weights.get(name, 1.0) for name in names], dtype=np.float64)
+    else:
+        weights = np.asarray(est.task_weights, dtype=np.float64)
+        if weights.shape != (n_tasks,):
+            raise ValueError(f"task_weights must have one weight per task ({n_tasks}); got shape {weights.shape}.")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("task_weights must be finite and non-negative.")
+    return weights.astype(est.dtype)

@@ -130,8 +130,11 @@ def test_uncertainty_benchmark_reports_calibration_and_coverage(capsys):
     finally:
         sys.path.remove(str(BENCHMARKS))
     assert {"network", "sigmoid", "temperature", "isotonic", "sets"} <= set(results["tox21"])
-    assert set(results["enb2012"]) == {"sklearn_mtl", "per-task Ridge", "per-task forest"}
-    for figures in results["enb2012"].values():
-        coverage, lowest, width = figures[0]
+    intervals = {"sklearn_mtl", "ensemble_size=5, normalized", "per-task Ridge", "per-task forest"}
+    assert set(results["enb2012"]) == intervals | {"one network", "ensemble_size=5"}
+    for label in intervals:
+        coverage, lowest, width = results["enb2012"][label][0]
         assert 0 <= lowest <= coverage <= 1 and width > 0
+    seconds, r2, spearman = results["enb2012"]["ensemble_size=5"][0]
+    assert seconds > 0 and r2 > 0.5 and -1 <= spearman <= 1
     assert "coverage" in capsys.readouterr().out

@@ -84,6 +84,15 @@ def test_the_loss_is_the_sum_of_the_members_losses(pairs):
     summed, _ = loss.task_losses(outputs, targets)
     alone = sum(loss.task_losses(member, targets)[0] for member in outputs)
     torch.testing.assert_close(summed, alone)
+    # each member's weights of the rows (its reweighting of the data) multiply its labels' weights
+    member_weights = torch.rand(3, 4, dtype=torch.float64)
+    weighted, _ = loss.task_losses(outputs, {**targets, "member_weights": member_weights})
+    row_of = targets["rows"] if pairs else slice(None)
+    alone = sum(
+        loss.task_losses(member, {**targets, "weights": targets["weights"] * (w[row_of] if pairs else w[:, None])})[0]
+        for member, w in zip(outputs, member_weights, strict=True)
+    )
+    torch.testing.assert_close(weighted, alone)
 
 
 def test_regressor_predicts_the_members_mean_and_their_std(data, regressor):
@@ -171,6 +180,12 @@ def test_what_ensembles_do_not_combine_with_is_a_clear_error(data, params, messa
     with pytest.raises(ValueError, match=message):
         reg.fit(X, y[:, :2])
     assert not hasattr(reg, "net_")
+
+
+def test_add_tasks_to_an_ensemble_is_a_clear_error(data, regressor):
+    X, y = data
+    with pytest.raises(ValueError, match="add_tasks does not yet extend an ensemble"):
+        regressor.add_tasks(X, y[:, 2])
 
 
 def test_warm_start_continues_the_members(data, regressor):
