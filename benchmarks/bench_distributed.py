@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +54,12 @@ def model(args, device):
 
 
 def timed_fit(args, device):
-    X, y = data()
+    X, y = data(n_rows=args.rows)
     estimator = model(args, device)
     start = time.perf_counter()
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            estimator.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant rate that ends at max_iter: ConvergenceWarning
+        estimator.fit(X, y)
     return time.perf_counter() - start, estimator._forward(X[:512]).numpy()
 
 
@@ -85,6 +83,7 @@ def main(argv=None):
     parser.add_argument("--nproc", type=int, nargs="+", default=[2])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=8192)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -101,6 +100,7 @@ def main(argv=None):
             report = os.path.join(folder, "report.json")
             command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_processes}"]
             options = ["--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--device", args.device]
+            options += ["--rows", str(args.rows)]
             environment = {**os.environ, "OMP_NUM_THREADS": "1"}
             subprocess.run([*command, __file__, *options, "--worker", report], check=True, env=environment)
             seconds = json.loads(Path(report).read_text())["seconds"]

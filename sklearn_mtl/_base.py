@@ -383,7 +383,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             if n_members < 2:
                 raise ValueError(
                     f"return_std=True needs an ensemble: the std is the spread of its members' predictions, and this "
-                    f"{type(self).__name__} was fitted with ensemble_size={self.ensemble_size}. Refit with "
+                    f"{type(self).__name__} was fitted with ensemble_size={n_members}. Refit with "
                     "ensemble_size=5, for example."
                 )
             members = self._forward(X, members=True)

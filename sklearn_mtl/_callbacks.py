@@ -12,7 +12,8 @@ def batch_rows(batch):
     """The rows of a batch ``(X, targets)``: a data-parallel fit's whole batch (of which this rank
     computed its share), else X's."""
     X, targets = batch
-    return targets.get("batch_rows") or X.shape[0]
+    whole = targets.get("batch_rows") if isinstance(targets, dict) else None
+    return whole or X.shape[0]
 
 
 class TaskLossLogger(Callback):

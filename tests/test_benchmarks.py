@@ -138,3 +138,15 @@ def test_uncertainty_benchmark_reports_calibration_and_coverage(capsys):
     seconds, r2, spearman = results["enb2012"]["ensemble_size=5"][0]
     assert seconds > 0 and r2 > 0.5 and -1 <= spearman <= 1
     assert "coverage" in capsys.readouterr().out
+
+
+def test_distributed_benchmark_times_one_and_two_processes(capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_distributed
+
+        results = bench_distributed.main(["--nproc", "2", "--epochs", "1", "--rows", "1024", "--batch-size", "512"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert set(results) == {1, 2} and all(seconds > 0 for seconds in results.values())
+    assert "speed-up" in capsys.readouterr().out

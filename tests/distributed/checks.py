@@ -1,6 +1,7 @@
 """Run under ``torchrun --nproc_per_node 2`` by tests/test_distributed.py: what a data-parallel fit
 must do beyond the example's equality (every rank the same model and history, early stopping on a
-validation split, sparse X, an ensemble, towers) and the clear errors; one JSON line per check
+validation split, sparse X, a sparse y, an ensemble, towers, each rank its own rows) and the clear
+errors; one JSON line per check
 from rank 0, written to the file named by the first argument."""
 
 import json
@@ -36,6 +37,7 @@ def cases():
     y[rng.rand(*y.shape) < 0.3] = np.nan
     Xs = sp.csr_matrix(np.where(rng.rand(240, 200) < 0.04, 1.0, 0.0))
     ys = np.column_stack([Xs[:, :10].sum(axis=1).A1, Xs[:, 10:20].sum(axis=1).A1])
+    ys_sparse = sp.csr_matrix(ys * (rng.rand(*ys.shape) < 0.5))  # a stored entry is a label (an explicit 0 too)
     small = dict(hidden_layer_sizes=(16,), batch_size=50, max_iter=6, random_state=0, dtype="float64")
     stopping = dict(early_stopping=True, learning_rate_schedule="constant", n_iter_no_change=3)
     return {
@@ -43,6 +45,10 @@ def cases():
         "sparse": (MaskedMultiTaskRegressor(**small), Xs, ys),
         "ensemble": (MaskedMultiTaskRegressor(**small, ensemble_size=3), Xs, ys),
         "towers": (MaskedMultiTaskRegressor(**{**small, "hidden_layer_sizes": (16, 8)}, n_shared_layers=1), Xs, ys),
+        "sparse_y": (MaskedMultiTaskRegressor(**small), Xs, ys_sparse),
+        # each rank fits its own rows (a contiguous part, in rank order): the one-process fit of all of them
+        "own_rows_ensemble": (MaskedMultiTaskRegressor(**small, ensemble_size=3, distributed_rows="own"), Xs, ys),
+        "own_rows_classifier": (MaskedMultiTaskClassifier(**small, distributed_rows="own"), X, y),
     }, small
 
 
@@ -52,7 +58,11 @@ def main(path):
     results = {}
     fits, small = cases()
     for name, (estimator, X_fit, y_fit) in fits.items():
-        estimator.fit(X_fit, y_fit)
+        if estimator.distributed_rows == "own":
+            part = np.array_split(np.arange(X_fit.shape[0]), dist.get_world_size())[dist.get_rank()]
+            estimator.fit(X_fit[part], y_fit[part])
+        else:
+            estimator.fit(X_fit, y_fit)
         results[name] = {
             "same": same_everywhere(estimator, X_fit),
             "epochs": estimator.n_iter_,
