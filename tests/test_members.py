@@ -194,3 +194,19 @@ def test_warm_start_continues_the_members(data, regressor):
     module = reg.net_.module_
     reg.fit(X, y[:, :2])
     assert reg.net_.module_ is module and reg.n_iter_ == 2 * SMALL["max_iter"]
+
+
+def test_an_ensemble_is_calibrated_and_conformalized_as_one_network(data):
+    from sklearn.frozen import FrozenEstimator
+
+    from sklearn_mtl.calibration import MultiTaskCalibratedClassifierCV
+    from sklearn_mtl.conformal import MultiTaskConformalClassifier
+
+    X, y = data
+    clf = MaskedMultiTaskClassifier(ensemble_size=3, **SMALL).fit(X[:100], y[:100, 2])
+    for method in ("sigmoid", "temperature", "isotonic"):
+        calibrated = MultiTaskCalibratedClassifierCV(FrozenEstimator(clf), method=method).fit(X[100:], y[100:, 2])
+        probabilities = calibrated.predict_proba(X[:7])
+        assert probabilities.shape == (7, 2) and np.allclose(probabilities.sum(axis=1), 1)
+    _, sets = MultiTaskConformalClassifier(clf).conformalize(X[100:], y[100:, 2]).predict_set(X[:7])
+    assert sets[0].shape == (7, 2)
