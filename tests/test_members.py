@@ -210,3 +210,11 @@ def test_an_ensemble_is_calibrated_and_conformalized_as_one_network(data):
         assert probabilities.shape == (7, 2) and np.allclose(probabilities.sum(axis=1), 1)
     _, sets = MultiTaskConformalClassifier(clf).conformalize(X[100:], y[100:, 2]).predict_set(X[:7])
     assert sets[0].shape == (7, 2)
+
+
+def test_early_stopping_scores_the_ensembles_mean(data):
+    X, y = data
+    reg = MaskedMultiTaskRegressor(
+        ensemble_size=3, early_stopping=True, learning_rate_schedule="constant", n_iter_no_change=3, **SMALL
+    ).fit(X, y[:, :2])
+    assert np.isfinite(reg.validation_scores_).all() and reg.best_validation_score_ == max(reg.validation_scores_)
