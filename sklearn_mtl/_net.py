@@ -77,12 +77,14 @@ def flush_denormals():
 
 
 def _weight_matrices(module):
-    """The parameters the L2 penalty applies to: those the module names (``penalized_parameters()``,
-    as :class:`~sklearn_mtl.modules.MemberEnsembleNet`, whose biases are matrices too), else its
-    weight matrices (every parameter of more than one dimension)."""
+    """``(parameter, factor)`` pairs of what the L2 penalty applies to, and how strongly (``factor``
+    times the penalty): those the module names (``penalized_parameters()``, as
+    :class:`~sklearn_mtl.modules.MemberEnsembleNet`, whose biases are matrices too and whose shared
+    weight serves every member), else its weight matrices (every parameter of more than one
+    dimension), each with factor 1."""
     if hasattr(module, "penalized_parameters"):
         return list(module.penalized_parameters())
-    return [p for p in module.parameters() if p.ndim > 1]
+    return [(p, 1.0) for p in module.parameters() if p.ndim > 1]
 
 
 _BATCH_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -139,12 +141,17 @@ class MaskedNet(NeuralNet):
         default_adam = self.optimizer is torch.optim.Adam and "weight_decay" not in opt_kwargs
         if self.l2 and not self.alpha and default_adam and plain:
             parameters = list(groups[0]["params"])
-            matrices = {id(p) for p in _weight_matrices(self.module_)}
-            # the group's "l2_penalty" key marks it (optimizers keep extra keys, pickled with them)
+            factors = {id(p): factor for p, factor in _weight_matrices(self.module_)}
+            # a group's "l2_penalty" key marks it, with the factor of its penalty (optimizers keep
+            # extra keys, pickled with them)
             groups = [
-                {"params": [p for p in parameters if id(p) in matrices], "weight_decay": self.l2, "l2_penalty": True},
-                {"params": [p for p in parameters if id(p) not in matrices]},
-            ]
+                {
+                    "params": [p for p in parameters if factors.get(id(p)) == factor],
+                    "weight_decay": self.l2 * factor,
+                    "l2_penalty": factor,
+                }
+                for factor in sorted(set(factors.values()))
+            ] + [{"params": [p for p in parameters if id(p) not in factors]}]
             groups = [group for group in groups if group["params"]]
         self.optimizer_ = self.optimizer(groups, *opt_args[1:], **opt_kwargs)
         if sparse:
@@ -169,9 +176,9 @@ class MaskedNet(NeuralNet):
             groups = [] if optimizer is None else optimizer.param_groups
             decayed_ids = {id(p) for group in groups if group.get("l2_penalty") for p in group["params"]}
             sparse = {id(p) for p in getattr(module, "sparse_parameters", list)()}
-            matrices = [p for p in _weight_matrices(module) if id(p) not in sparse]
-            penalized = [p for p in matrices if id(p) not in decayed_ids]
-            decayed = [p for p in matrices if id(p) in decayed_ids]
+            matrices = [(p, factor) for p, factor in _weight_matrices(module) if id(p) not in sparse]
+            penalized = [(p, factor) for p, factor in matrices if id(p) not in decayed_ids]
+            decayed = [(p, factor) for p, factor in matrices if id(p) in decayed_ids]
             shared = list(module.shared_parameters() if hasattr(module, "shared_parameters") else module.parameters())
             lists = self._parameter_lists_ = (module, optimizer, penalized, shared, decayed)
         return lists[2], lists[3], lists[4]
@@ -237,8 +244,8 @@ class MaskedNet(NeuralNet):
         """
         parameters, _, decayed = self._parameters()
         if not (self.alpha or self.l2) or not (parameters or decayed):
-            return torch.zeros((), device=(parameters or decayed)[0].device if parameters or decayed else "cpu")
-        squares = sum((p**2).sum() for p in parameters)
+            return torch.zeros((), device=(parameters or decayed)[0][0].device if parameters or decayed else "cpu")
+        squares = sum(factor * (p**2).sum() if factor != 1 else (p**2).sum() for p, factor in parameters)
         if getattr(self.module_, "sparse_heads", False) and "tasks" in y_true:
             columns = self.criterion_.layout.task_start.to(y_true["tasks"].device)[y_true["tasks"]]
             squares = squares + self.module_.sparse_squared_norm(X, columns)
@@ -247,7 +254,7 @@ class MaskedNet(NeuralNet):
         decayed_squares = 0.0
         if decayed:
             with torch.no_grad():
-                decayed_squares = sum(torch.dot(p.view(-1), p.view(-1)) for p in decayed)
+                decayed_squares = sum(factor * torch.dot(p.view(-1), p.view(-1)) for p, factor in decayed)
         penalty = (squares + decayed_squares) * (0.5 * self.l2)
         if self.alpha:
             penalty = penalty + self._alpha_penalty(squares + decayed_squares, y_true)

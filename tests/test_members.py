@@ -146,8 +146,18 @@ def test_sparse_wide_input_shares_the_first_layer(data):
 def test_biases_and_sign_scales_are_not_penalized(regressor):
     decayed = [group for group in regressor.net_.optimizer_.param_groups if group.get("l2_penalty")]
     module = regressor.net_.module_
-    assert {id(p) for group in decayed for p in group["params"]} == {id(p) for p in module.penalized_parameters()}
+    assert {id(p) for group in decayed for p in group["params"]} == {id(p) for p, _ in module.penalized_parameters()}
     assert id(module.input_bias) not in {id(p) for group in decayed for p in group["params"]}
+
+
+def test_a_shared_first_layer_weight_is_penalized_once_per_member():
+    rng = np.random.RandomState(0)
+    X = sp.random(150, 300, density=0.03, random_state=0, format="csr")
+    y = np.column_stack([X[:, :20].sum(axis=1).A1, rng.normal(size=150)])
+    reg = MaskedMultiTaskRegressor(ensemble_size=3, **SMALL).fit(X, y)
+    module, groups = reg.net_.module_, reg.net_.optimizer_.param_groups
+    decay = {id(p): group["weight_decay"] for group in groups if group.get("l2_penalty") for p in group["params"]}
+    assert decay[id(module.sparse_layer.weight)] == pytest.approx(3 * decay[id(module.head_weight)])
 
 
 def test_reproducible_and_picklable(data, regressor):

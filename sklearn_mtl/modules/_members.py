@@ -153,9 +153,13 @@ class MemberEnsembleNet(nn.Module):
         return self.input_weight
 
     def penalized_parameters(self):
-        """The weight matrices the L2 penalty applies to (biases and sign scales are not penalized)."""
+        """``(parameter, factor)`` pairs of the weight matrices the L2 penalty applies to (biases and
+        sign scales are not penalized). A first-layer weight that every member shares gets the
+        penalty ``n_members`` times: its gradient is the sum of the members', so that each member's
+        part of it is as regularized as one network's weight."""
         first = self.sparse_layer.weight if self.sparse_layer is not None else self.input_weight
-        return [first, *self.weights, self.head_weight]
+        shared = float(self.n_members) if self.shared_input_weight else 1.0
+        return [(first, shared), *((weight, 1.0) for weight in self.weights), (self.head_weight, 1.0)]
 
     def sparse_squared_norm(self, X, columns=None):
         """0: every weight has a dense gradient and is penalized with the others."""
