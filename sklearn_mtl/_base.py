@@ -67,7 +67,7 @@ _PARAMETER_CONSTRAINTS = {
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
     "dtype": [StrOptions({"float32", "float64"})],
-    "distributed_rows": [StrOptions({"all", "own"})],
+    "distributed_rows": [StrOptions(set(distributed.ROWS))],
 }
 
 
@@ -227,17 +227,20 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             and engine.can_train_heads_sparsely(self)
         )
         dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d)
-        n_rows = sum(distributed.gathered(len(dataset))) if own_rows else len(dataset)
+        # a data-parallel fit: which rows of each batch this rank computes (with its own rows, the
+        # data set's denominators become all ranks')
+        share = None if group is None else distributed.share_rows(dataset, self.distributed_rows)
+        n_rows = len(dataset) if share is None else share.n_samples(dataset)
         batch_size = engine._auto_batch_size(n_rows) if self.batch_size == "auto" else self.batch_size
         validate = not incremental and engine.uses_early_stopping(self, task_labels, self.tasks_)
-        if own_rows and validate:
-            raise ValueError(
-                "Data-parallel fit with distributed_rows='own' does not yet hold a validation split out: set "
-                "early_stopping=False, or pass every row on every rank (distributed_rows='all')."
-            )
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
         try:
+            if own_rows and validate:
+                raise ValueError(
+                    "Data-parallel fit with distributed_rows='own' does not yet hold a validation split out: set "
+                    "early_stopping=False, or pass every row on every rank (distributed_rows='all')."
+                )
             if continue_training:
                 # attributes, not set_params: re-setting criterion or optimizer parameters would
                 # make skorch re-initialize them and lose the optimizer's state
@@ -266,7 +269,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 validate=validate,
                 scoring=self.scoring,
                 global_rng=self.module is not None,
-                distributed_rows=None if group is None else self.distributed_rows,
+                share=share,
             )
         except Exception:
             if not continue_training:

@@ -113,11 +113,10 @@ class Share:
 
     def row_weight_sum(self, dataset, batch, local):
         """The global batch's row weight (for ``alpha``'s per-batch penalty)."""
-        if dataset._unit_rows and self.rows == "all":
-            return float(len(batch))
+        weights = dataset.row_weights
         if self.rows == "all":
-            return dataset.row_weights[batch.to(dataset.row_weights.device)].sum()
-        total = dataset.row_weights[local.to(dataset.row_weights.device)].sum().reshape(1)
+            return float(len(batch)) if dataset._unit_rows else weights[batch.to(weights.device)].sum()
+        total = weights[local.to(weights.device)].sum().reshape(1)
         dist.all_reduce(total)
         return total[0]
 

@@ -535,7 +535,7 @@ def train(
     validate=False,
     scoring="auto",
     global_rng=False,
-    distributed_rows=None,
+    share=None,
 ):
     """Train ``net`` on ``dataset`` for up to ``n_epochs`` epochs (early stopping may end it sooner).
 
@@ -544,7 +544,7 @@ def train(
     PCGrad draw from a private generator seeded with ``seed``; ``global_rng`` also seeds torch's
     global RNG for the run (a custom module may draw from it). The module is left in eval mode.
 
-    With ``distributed_rows`` ("all" or "own"; a process group is initialized), the training is
+    With ``share`` (a ``_distributed.Share``: a process group is initialized), the training is
     data-parallel (``_distributed.py``): this rank computes its share of each batch, the
     gradients are summed over the ranks, and rank 0's parameters end on every rank.
     """
@@ -552,20 +552,20 @@ def train(
     configure_stopping(net, split, validate, scoring)
     dict(net.callbacks_)["learning_rate"].n_epochs = n_epochs if schedule == "cosine" else None
     attach_generator(net, torch.Generator(device=device).manual_seed(seed))
-    if distributed_rows is not None:
+    if share is not None:
         distributed.check_sparse_gradients(net)
         # (with a validation split, the share binds to the rows trained on; validation is whole)
-        net.iterator_train__share = distributed.share_rows(dataset, distributed_rows)
-        net.world_size_ = net.iterator_train__share.world_size
+        net.iterator_train__share = share
+        net.world_size_ = share.world_size
     try:
         with _seeded_torch(seed, device) if global_rng else nullcontext():
             net.partial_fit(dataset, None, epochs=n_epochs)
     finally:
         attach_generator(net, None)
-        if distributed_rows is not None:
+        if share is not None:
             net.iterator_train__share = None
             del net.world_size_
-    if distributed_rows is not None:
+    if share is not None:
         distributed.broadcast_parameters(net.module_)
     net.module_.train(False)
     return net

@@ -242,15 +242,16 @@ class MaskedNet(NeuralNet):
         ``initialize_optimizer``), the penalty is the value only, so that the logged loss is still
         the one minimized.
         """
-        parameters, _, decayed = self._parameters()
+        module, (parameters, _, decayed) = self.module_, self._parameters()
         if not (self.alpha or self.l2) or not (parameters or decayed):
             return torch.zeros((), device=(parameters or decayed)[0][0].device if parameters or decayed else "cpu")
-        squares = sum(factor * (p**2).sum() if factor != 1 else (p**2).sum() for p, factor in parameters)
-        if getattr(self.module_, "sparse_heads", False) and "tasks" in y_true:
+        squares = sum(factor * (p**2).sum() for p, factor in parameters)
+        if getattr(module, "sparse_heads", False) and "tasks" in y_true:
             columns = self.criterion_.layout.task_start.to(y_true["tasks"].device)[y_true["tasks"]]
-            squares = squares + self.module_.sparse_squared_norm(X, columns)
-        elif isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr:
-            squares = squares + self.module_.sparse_squared_norm(X)
+            squares = squares + module.sparse_squared_norm(X, columns)
+        elif isinstance(X, torch.Tensor) and X.layout == torch.sparse_csr and hasattr(module, "sparse_squared_norm"):
+            # (a module without it, as MemberEnsembleNet, has no weight penalized lazily)
+            squares = squares + module.sparse_squared_norm(X)
         decayed_squares = 0.0
         if decayed:
             with torch.no_grad():

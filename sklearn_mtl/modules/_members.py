@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._trunk import _ACTIVATIONS, SeededDropout
+from ._trunk import _ACTIVATIONS, SeededDropout, dropped_heads
 
 __all__ = ["MemberEnsembleNet"]
 
@@ -132,11 +132,7 @@ class MemberEnsembleNet(nn.Module):
         self.dropout = SeededDropout(dropout) if dropout > 0 else None
         self.head_dropout = SeededDropout(head_dropout) if head_dropout > 0 else None
         if self.head_dropout is not None:
-            tasks = [True] * len(widths) if head_dropout_tasks is None else list(head_dropout_tasks)
-            if len(tasks) != len(widths):
-                raise ValueError(f"head_dropout_tasks has {len(tasks)} entries for {len(widths)} tasks.")
-            dropped = torch.repeat_interleave(torch.tensor(tasks, dtype=torch.bool), torch.tensor(widths))
-            self.register_buffer("dropped_columns", dropped)
+            self.register_buffer("dropped_columns", dropped_heads(head_dropout_tasks, widths)[1])
         binary = [loss == "binary_cross_entropy" for loss, w in zip(losses, widths, strict=True) for _ in range(w)]
         self.register_buffer("binary_columns", torch.tensor(binary, dtype=torch.bool))
         starts = [0, *accumulate(widths[:-1])]
@@ -160,10 +156,6 @@ class MemberEnsembleNet(nn.Module):
         first = self.sparse_layer.weight if self.sparse_layer is not None else self.input_weight
         shared = float(self.n_members) if self.shared_input_weight else 1.0
         return [(first, shared), *((weight, 1.0) for weight in self.weights), (self.head_weight, 1.0)]
-
-    def sparse_squared_norm(self, X, columns=None):
-        """0: every weight has a dense gradient and is penalized with the others."""
-        return 0.0
 
     def _first_layer(self, X):
         members = self.n_members

@@ -39,6 +39,16 @@ def keep_mask(shape, p, generator=None, device=None):
     return bits >= round(p * 65536) - 32768
 
 
+def dropped_heads(head_dropout_tasks, head_widths):
+    """``(tasks, columns)``: boolean tensors of which tasks, and which of their output columns, get
+    head dropout (``head_dropout_tasks``, one entry per task; None: every task)."""
+    tasks = [True] * len(head_widths) if head_dropout_tasks is None else list(head_dropout_tasks)
+    if len(tasks) != len(head_widths):
+        raise ValueError(f"head_dropout_tasks has {len(tasks)} entries for {len(head_widths)} tasks.")
+    dropped = torch.tensor(tasks, dtype=torch.bool)
+    return dropped, torch.repeat_interleave(dropped, torch.tensor(head_widths))
+
+
 class SeededDropout(nn.Module):
     """Dropout that draws its masks from ``generator`` when one is set, else from torch's global RNG.
 
@@ -322,12 +332,9 @@ class SharedTrunkNet(nn.Module):
         self.head_dropout = SeededDropout(head_dropout) if head_dropout > 0 else None
         if self.head_dropout is not None:
             widths = [1] * n_outputs if head_widths is None else head_widths
-            tasks = [True] * len(widths) if head_dropout_tasks is None else list(head_dropout_tasks)
-            if len(tasks) != len(widths):
-                raise ValueError(f"head_dropout_tasks has {len(tasks)} entries for {len(widths)} tasks.")
-            dropped = torch.tensor(tasks, dtype=torch.bool)
-            self.register_buffer("dropped_tasks", dropped)
-            self.register_buffer("dropped_columns", torch.repeat_interleave(dropped, torch.tensor(widths)))
+            dropped_tasks, dropped_columns = dropped_heads(head_dropout_tasks, widths)
+            self.register_buffer("dropped_tasks", dropped_tasks)
+            self.register_buffer("dropped_columns", dropped_columns)
 
     def _head_inputs(self, hidden, columns=None):
         """``hidden`` with head dropout applied where the heads that read it get it: for rows x
