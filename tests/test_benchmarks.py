@@ -150,3 +150,18 @@ def test_distributed_benchmark_times_one_and_two_processes(capsys):
         sys.path.remove(str(BENCHMARKS))
     assert set(results) == {1, 2} and all(seconds > 0 for seconds in results.values())
     assert "speed-up" in capsys.readouterr().out
+
+
+def test_against_commit_fits_both_packages_in_fresh_processes_and_removes_its_worktree(bench_real_data, capsys):
+    import subprocess
+
+    import bench_against_commit
+
+    summary = bench_against_commit.main(["HEAD", "--data", "enb2012", "--seeds", "0"])
+    rows = summary["enb2012 regression"]
+    assert set(rows) == {"HEAD", "this checkout"}
+    for (result,) in rows.values():
+        assert np.isfinite(result["score"]) and result["score"] > 0.9 and result["fit_s"] > 0 and result["epochs"] > 0
+    assert "speed-up" in capsys.readouterr().out
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=BENCHMARKS, capture_output=True, text=True).stdout
+    assert "earlier" not in worktrees
