@@ -165,3 +165,15 @@ def test_against_commit_fits_both_packages_in_fresh_processes_and_removes_its_wo
     assert "speed-up" in capsys.readouterr().out
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=BENCHMARKS, capture_output=True, text=True).stdout
     assert "earlier" not in worktrees
+
+
+def test_quick_narrow_inputs_benchmark_scores_each_set_by_its_kinds_metric(bench_real_data, capsys):
+    import bench_narrow_inputs
+
+    results = bench_narrow_inputs.main(["--quick", "--seeds", "0", "--config", 'alpha0={"alpha": 0.0}'])
+    assert set(results) == {"diabetes", "breast_cancer", "wine", "digits"}
+    for scores in results.values():
+        assert set(scores) == {"boosting", "defaults", "alpha0"} and all(np.isfinite(v) for v in scores.values())
+    assert 0.5 < results["breast_cancer"]["boosting"] <= 1.0
+    printed = capsys.readouterr().out
+    assert "ROC-AUC" in printed and "accuracy" in printed
