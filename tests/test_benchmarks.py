@@ -157,14 +157,18 @@ def test_against_commit_fits_both_packages_in_fresh_processes_and_removes_its_wo
 
     import bench_against_commit
 
+    def worktrees():
+        listed = subprocess.run(["git", "worktree", "list"], cwd=BENCHMARKS, capture_output=True, text=True).stdout
+        return set(listed.splitlines())
+
+    before = worktrees()
     summary = bench_against_commit.main(["HEAD", "--data", "enb2012", "--seeds", "0"])
     rows = summary["enb2012 regression"]
     assert set(rows) == {"HEAD", "this checkout"}
     for (result,) in rows.values():
         assert np.isfinite(result["score"]) and result["score"] > 0.9 and result["fit_s"] > 0 and result["epochs"] > 0
     assert "speed-up" in capsys.readouterr().out
-    worktrees = subprocess.run(["git", "worktree", "list"], cwd=BENCHMARKS, capture_output=True, text=True).stdout
-    assert "earlier" not in worktrees
+    assert worktrees() == before
 
 
 def test_quick_narrow_inputs_benchmark_scores_each_set_by_its_kinds_metric(bench_real_data, capsys):
