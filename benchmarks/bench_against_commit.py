@@ -68,6 +68,8 @@ def run_child(root, name, kind, seed):
 
 
 def main(argv=None):
+    # here, not at the top: a child process must import sklearn_mtl from its own root first
+    from bench_real_data import metric_name
     from real_data_panel import LOADERS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,12 +111,6 @@ def main(argv=None):
             epochs = np.mean([result["epochs"] for result in results])
             print(f"{table:<28} {label:<16} {score:>8.4f} {fit_s:>7.1f} {epochs:>6.0f} {reference / fit_s:>7.2f}x")
     return summary
-
-
-def metric_name(name, kind):
-    from bench_real_data import metric_name as bench_metric_name
-
-    return bench_metric_name(name, kind)
 
 
 if __name__ == "__main__":

@@ -71,14 +71,14 @@ def main(argv=None):
         load, kind = SETS[name]
         X, y = load(return_X_y=True)
         X = X.astype(np.float32)
+        boosting = HistGradientBoostingRegressor if kind == "regression" else HistGradientBoostingClassifier
+        estimator = MaskedMultiTaskRegressor if kind == "regression" else MaskedMultiTaskClassifier
         scores = {}
         for seed in args.seeds:
             train, _ = train_test_indices(len(X), seed=seed)
             fit_rows, valid_rows = inner_split(len(train))
             fit_rows, valid_rows = train[fit_rows], train[valid_rows]
-            boosting = HistGradientBoostingRegressor if kind == "regression" else HistGradientBoostingClassifier
             models = {"boosting": boosting(max_iter=10 if args.quick else 100, random_state=0)}
-            estimator = MaskedMultiTaskRegressor if kind == "regression" else MaskedMultiTaskClassifier
             for label, params in configs.items():
                 params = {**params, "max_iter": 3} if args.quick else params
                 models[label] = make_pipeline(StandardScaler(), estimator(random_state=0, **params))
