@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from . import _distributed as distributed
 from . import _engine as engine
 from . import _fit_labels as fit_labels
+from . import _inputs as inputs
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
 from ._predictor import NetworkPredictor
@@ -53,6 +54,7 @@ _PARAMETER_CONSTRAINTS = {
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
     "input_dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
+    "input_encoding": [StrOptions(set(inputs.ENCODINGS))],
     "missing_label": [numbers.Real, str, None],
     "loss_normalization": [StrOptions(set(LOSS_NORMALIZATIONS))],
     "task_weights": ["array-like", dict, None],
@@ -101,6 +103,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         tol=1e-4,
         dropout="auto",
         input_dropout="auto",
+        input_encoding="auto",
         missing_label=np.nan,
         loss_normalization="per_task",
         task_weights=None,
@@ -134,6 +137,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         self.tol = tol
         self.dropout = dropout
         self.input_dropout = input_dropout
+        self.input_encoding = input_encoding
         self.missing_label = missing_label
         self.loss_normalization = loss_normalization
         self.task_weights = task_weights
@@ -201,6 +205,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if continue_training:
             self._check_n_tasks(labels, "continuing training needs the same tasks")
         else:
+            self.input_levels_ = inputs.fitted_levels(X, self.input_encoding, own_rows and distributed.gathered)
             if classes is not None:
                 classes = check_partial_fit_classes(classes, labels.shape[1], was_1d)
             tasks = describe_tasks(
@@ -216,6 +221,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
+        X = inputs.encode(X, self.input_levels_)
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
             sparse_batches = distributed.gathered(sparse_batches)[0]
@@ -353,7 +359,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
-        outputs = self._raw_forward(X, members)
+        outputs = self._raw_forward(inputs.encode(X, getattr(self, "input_levels_", {})), members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
             by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
             rows = torch.nonzero(~torch.isfinite(by_row).all(dim=1)).flatten()[:5].tolist()

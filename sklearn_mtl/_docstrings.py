@@ -114,6 +114,14 @@ input_dropout : "auto" or float, default="auto"
     Dropout probability of the inputs: while training, each feature of each row is zeroed
     with this probability (and the others scaled up), which keeps the first layer from leaning
     on a few features. ``"auto"`` is 0.2 where ``dropout="auto"`` is 0.5, else 0.""",
+    "input_encoding": """\
+input_encoding : {"auto", "none"}, default="auto"
+    How the network reads X's columns. "auto": on a dense X of fewer than 100 columns, each
+    column that takes 3 to 16 distinct values in fit (and at least 20 rows per value on
+    average: a level, an orientation, a rating) gets one indicator column per value after X's
+    own columns, so that the first layer can give each value its own effect, as a tree does;
+    a value not seen in fit sets none of its column's indicators. ``input_levels_`` lists the
+    columns and values. "none": X as given. See the user guide's "Defaults".""",
     "missing_label": """\
 missing_label : scalar, default=np.nan
     Value that marks a missing label, in addition to NaN, None and ``pd.NA`` (which are always
@@ -206,6 +214,9 @@ task_names_ : ndarray of str
     Task names, when y was a DataFrame.
 n_features_in_ : int
     Number of features seen during fit.
+input_levels_ : dict of int to ndarray
+    The columns of X that ``input_encoding`` gives indicator columns, each with its values
+    (empty when none).
 feature_names_in_ : ndarray of str
     Feature names, when X was a DataFrame with string column names.
 net_ : skorch.NeuralNet

@@ -318,7 +318,9 @@ def make_task_weighting(est):
 def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False):
     """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized."""
     layout = OutputLayout.from_tasks(est.tasks_)
-    module_params = {"n_features": est.n_features_in_, "n_outputs": layout.n_outputs}
+    # the module reads X with the indicator columns of its levels (``_inputs.py``)
+    n_features = est.n_features_in_ + sum(len(values) for values in getattr(est, "input_levels_", {}).values())
+    module_params = {"n_features": n_features, "n_outputs": layout.n_outputs}
     check_ensemble(est)
     if est.module is None:
         module_params.update(
