@@ -19,7 +19,8 @@ Run with one torch thread, as CI::
 
 ``--config previous`` adds the recipe the defaults replaced (a constant learning rate of 1e-3 for up
 to 200 epochs, early stopping on a held-out split from 300 validation labels of the median task,
-no dropout in the mixed estimator), so that both are measured in one run.
+no indicator columns for levels, no dropout in the mixed estimator), so that both are measured in
+one run.
 
 ``--split valid`` scores on an inner validation split of the training part instead of the test
 part: defaults are chosen there, never on the test part. ``--config name='{"alpha": 0}'`` adds
@@ -189,9 +190,9 @@ def parts(name, kind, split, quick, seed=0, all_rows=False):
 
 def previous_defaults(kind, Y):
     """The recipe the defaults replaced, in explicit parameters: a constant learning rate of 1e-3 for up
-    to 200 epochs, early stopping when the split would hold 300 labels of the median task, and no
-    dropout in the mixed estimator (``kind`` None). Without a split it stops when the training loss
-    has not improved by ``tol`` for 20 epochs, as it did."""
+    to 200 epochs, early stopping when the split would hold 300 labels of the median task, no
+    indicator columns for levels, and no dropout in the mixed estimator (``kind`` None). Without a
+    split it stops when the training loss has not improved by ``tol`` for 20 epochs, as it did."""
     labels = (~np.isnan(Y)).sum(axis=0)
     params = {
         "learning_rate_init": 1e-3,
@@ -199,6 +200,7 @@ def previous_defaults(kind, Y):
         "max_iter": 200,
         "early_stopping": bool(0.1 * np.median(labels) >= 300),
         "n_iter_no_change": 20,
+        "input_encoding": "none",
     }
     if kind is None:
         params.update(dropout=0.0, input_dropout=0.0)

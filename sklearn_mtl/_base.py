@@ -221,7 +221,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
-        X = inputs.encode(X, self.input_levels_)
+        X = inputs.encode(X, inputs.levels_of(self))
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
             sparse_batches = distributed.gathered(sparse_batches)[0]
@@ -359,7 +359,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
-        outputs = self._raw_forward(inputs.encode(X, getattr(self, "input_levels_", {})), members)
+        outputs = self._raw_forward(inputs.encode(X, inputs.levels_of(self)), members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
             by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
             rows = torch.nonzero(~torch.isfinite(by_row).all(dim=1)).flatten()[:5].tolist()

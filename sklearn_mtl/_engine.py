@@ -24,6 +24,7 @@ from skorch.callbacks import Callback, EarlyStopping
 from . import _distributed as distributed
 from ._batches import BatchIterator, LabelDataset, RandomSplit, takes_sparse_batches
 from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
+from ._inputs import _WIDE_INPUT, n_encoded_features
 from ._losses import MaskedMultiTaskLoss, OutputLayout
 from ._net import MaskedNet
 from ._tasks import class_weight_multipliers, encode_labels
@@ -55,7 +56,6 @@ _AUTO_L2 = 3e-3
 # dropout="auto" and input_dropout="auto" of classifiers: these on inputs of at least _WIDE_INPUT
 # features (fingerprints, word counts), none on narrow tabular inputs. Regressors use none: on the
 # fingerprint regression sets dropout cost R^2 (physchem3: 0.69 with it, 0.75 without)
-_WIDE_INPUT = 100
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
 
 
@@ -318,9 +318,7 @@ def make_task_weighting(est):
 def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False):
     """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized."""
     layout = OutputLayout.from_tasks(est.tasks_)
-    # the module reads X with the indicator columns of its levels (``_inputs.py``)
-    n_features = est.n_features_in_ + sum(len(values) for values in getattr(est, "input_levels_", {}).values())
-    module_params = {"n_features": n_features, "n_outputs": layout.n_outputs}
+    module_params = {"n_features": n_encoded_features(est), "n_outputs": layout.n_outputs}
     check_ensemble(est)
     if est.module is None:
         module_params.update(

@@ -14,9 +14,11 @@ the user guide's "Defaults".
 import numpy as np
 import scipy.sparse as sp
 
-from ._engine import _WIDE_INPUT
-
 ENCODINGS = ("auto", "none")
+
+# An input of at least this many columns is wide (fingerprints, word counts): it takes no encoding
+# here, and the engine's rules (dropout="auto", the sparse first layer) read the same width
+_WIDE_INPUT = 100
 
 # A column is encoded when it takes between these many distinct values in the training rows (a
 # binary column's indicators would only repeat it) ...
@@ -24,20 +26,28 @@ _LEVELS = (3, 16)
 # ... and each value is on at least this many rows on average: the values of a column that is
 # mostly unique (a small sample of a continuous measurement) are not levels
 _MIN_ROWS_PER_LEVEL = 20
-# ... of an input narrower than _WIDE_INPUT columns (wide inputs, fingerprints or counts, take no
-# encoding)
 
 
-def _encodes(X, encoding):
-    return encoding == "auto" and not sp.issparse(X) and X.shape[1] < _WIDE_INPUT
-
-
-def column_levels(X, encoding):
+def fitted_levels(X, encoding, gathered=None):
     """The columns of X that ``encoding`` gives indicators, with the distinct values of each:
-    ``{column: sorted values}`` (empty when none qualifies, for sparse X, and for "none")."""
-    if not _encodes(X, encoding):
+    ``{column: sorted values}`` (empty when none qualifies, for sparse X, for an input of at least
+    ``_WIDE_INPUT`` columns, and for "none"). In a data-parallel fit on each rank's own rows
+    (``distributed_rows="own"``), ``gathered`` returns every rank's object in a list, and the
+    levels are those of all ranks' rows."""
+    if encoding != "auto" or sp.issparse(X) or X.shape[1] >= _WIDE_INPUT:
         return {}
-    return select_levels({column: _distinct(X[:, column]) for column in range(X.shape[1])}, X.shape[0])
+    part = (X.shape[0], [_distinct(X[:, column]) for column in range(X.shape[1])])
+    parts = gathered(part) if gathered else [part]
+    high = min(_LEVELS[1], sum(n_rows for n_rows, _ in parts) // _MIN_ROWS_PER_LEVEL)
+    levels = {}
+    for column in range(X.shape[1]):
+        values = [distinct[column] for _, distinct in parts]
+        if any(v is None for v in values):
+            continue
+        union = np.unique(np.concatenate(values))
+        if _LEVELS[0] <= len(union) <= high:
+            levels[column] = union
+    return levels
 
 
 def _distinct(values):
@@ -46,28 +56,15 @@ def _distinct(values):
     return distinct if len(distinct) <= _LEVELS[1] else None
 
 
-def select_levels(distinct, n_rows):
-    """``{column: values}`` of the columns whose distinct values (None: too many) make levels."""
-    high = min(_LEVELS[1], n_rows // _MIN_ROWS_PER_LEVEL)
-    return {
-        column: values
-        for column, values in distinct.items()
-        if values is not None and _LEVELS[0] <= len(values) <= high
-    }
+def levels_of(est):
+    """The fitted levels of ``est`` (none for a model fitted before ``input_encoding`` existed,
+    which reads X as it is)."""
+    return getattr(est, "input_levels_", {})
 
 
-def gathered_levels(X, encoding, gathered):
-    """:func:`column_levels` of the rows of every rank of a data-parallel fit (``distributed_rows="own"``):
-    ``gathered`` is the function that returns every rank's object in a list."""
-    if not _encodes(X, encoding):
-        return {}
-    parts = gathered((X.shape[0], [_distinct(X[:, column]) for column in range(X.shape[1])]))
-    distinct = {}
-    for column in range(X.shape[1]):
-        values = [part[1][column] for part in parts]
-        union = None if any(v is None for v in values) else np.unique(np.concatenate(values))
-        distinct[column] = union if union is not None and len(union) <= _LEVELS[1] else None
-    return select_levels(distinct, sum(part[0] for part in parts))
+def n_encoded_features(est):
+    """The width of X as ``est``'s network reads it: X's own columns and the indicators of its levels."""
+    return est.n_features_in_ + sum(len(values) for values in levels_of(est).values())
 
 
 # A value matches a level within this fraction of the smallest gap between its column's levels: a
@@ -87,7 +84,3 @@ def encode(X, levels):
         blocks.append((np.abs(X[:, [column]] - values[None, :]) <= tolerance).astype(X.dtype))
     return np.hstack(blocks)
 
-
-def fitted_levels(X, encoding, gathered=None):
-    """:func:`column_levels`, or :func:`gathered_levels` in a data-parallel fit on each rank's own rows."""
-    return column_levels(X, encoding) if not gathered else gathered_levels(X, encoding, gathered)

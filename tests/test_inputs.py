@@ -7,8 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
-from sklearn_mtl._engine import _WIDE_INPUT
-from sklearn_mtl._inputs import column_levels, encode, gathered_levels
+from sklearn_mtl._inputs import _WIDE_INPUT, encode, fitted_levels
 
 
 def _columns(n_rows, rng):
@@ -25,20 +24,20 @@ def _columns(n_rows, rng):
 
 def test_levels_are_the_columns_of_3_to_16_values_on_narrow_dense_input():
     X = _columns(400, np.random.RandomState(0))
-    levels = column_levels(X, "auto")
+    levels = fitted_levels(X, "auto")
     assert list(levels) == [2]
     np.testing.assert_array_equal(levels[2], [0, 1, 2, 3, 4])
-    assert column_levels(X, "none") == {}
-    assert column_levels(sp.csr_matrix(X), "auto") == {}
+    assert fitted_levels(X, "none") == {}
+    assert fitted_levels(sp.csr_matrix(X), "auto") == {}
     wide = np.hstack([X, np.zeros((400, _WIDE_INPUT))])
-    assert column_levels(wide, "auto") == {}
+    assert fitted_levels(wide, "auto") == {}
 
 
 def test_a_column_whose_values_are_on_few_rows_each_is_not_a_level():
     # 5 values on 60 rows: 12 rows per value, fewer than the 20 a level needs on average
     X = _columns(60, np.random.RandomState(0))
-    assert column_levels(X, "auto") == {}
-    assert list(column_levels(X[np.arange(100) % 60], "auto")) == [2]
+    assert fitted_levels(X, "auto") == {}
+    assert list(fitted_levels(X[np.arange(100) % 60], "auto")) == [2]
 
 
 def test_encode_appends_one_indicator_per_level_and_none_for_an_unseen_value():
@@ -64,11 +63,11 @@ def test_levels_of_a_data_parallel_fit_are_those_of_all_ranks_rows():
     def gathered(mine):  # rank 1's view: rank 0's part, then its own
         return [*parts, mine]
 
-    levels = gathered_levels(rank_1, "auto", gathered)
+    levels = fitted_levels(rank_1, "auto", gathered)
     assert list(levels) == [2]
     np.testing.assert_array_equal(levels[2], np.arange(8))
     # rank 1 alone: 6 values on 100 rows, fewer than 20 rows per value; 200 rows carry 8
-    assert column_levels(rank_1, "auto") == {}
+    assert fitted_levels(rank_1, "auto") == {}
 
 
 def test_the_network_reads_the_indicators_and_fits_a_level_effect_a_linear_layer_cannot():
@@ -103,6 +102,18 @@ def test_encoded_model_predicts_alike_after_pickle_partial_fit_and_add_tasks():
     incremental.partial_fit(first, first[:, 2] == 0, classes=[False, True])
     incremental.partial_fit(X, X[:, 2] == 0)
     np.testing.assert_array_equal(incremental.input_levels_[2], [0, 1, 2])
+
+
+def test_a_model_fitted_before_input_encoding_reads_x_as_it_is_and_continues():
+    X = _columns(300, np.random.RandomState(2))
+    reg = MaskedMultiTaskRegressor(hidden_layer_sizes=(8,), max_iter=3, input_encoding="none", random_state=0)
+    reg.fit(X, X[:, 0])
+    del reg.input_levels_  # as a model pickled before the parameter was added
+    before = reg.predict(X)
+    reg.set_params(warm_start=True, max_iter=2).fit(X, X[:, 0])
+    reg.partial_fit(X, X[:, 0])
+    assert not hasattr(reg, "input_levels_")
+    assert reg.predict(X).shape == before.shape and not np.allclose(reg.predict(X), before)
 
 
 @pytest.mark.parametrize("encoding", ["auto", "none"])
