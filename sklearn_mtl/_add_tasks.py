@@ -123,7 +123,7 @@ class _AddTasksMixin:
             engine.train(
                 net,
                 dataset,
-                n_epochs=engine._epoch_budget(self.max_iter, len(dataset), net.batch_size),
+                n_epochs=engine._epoch_budget(self, len(dataset), net.batch_size),
                 seed=seed,
                 device=device,
                 schedule=self.learning_rate_schedule,

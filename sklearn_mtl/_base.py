@@ -263,7 +263,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 self.net_.module_.to(getattr(torch, self.dtype))
                 if self.module is not None:
                     engine.check_module_output(self.net_, self.tasks_, dataset)
-            n_epochs = 1 if incremental else engine._epoch_budget(self.max_iter, n_rows, batch_size)
+            n_epochs = 1 if incremental else engine._epoch_budget(self, n_rows, batch_size)
             engine.train(
                 self.net_,
                 dataset,

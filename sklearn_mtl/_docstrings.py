@@ -58,10 +58,11 @@ learning_rate_schedule : {"cosine", "constant"}, default="cosine"
     ``learning_rate_init`` (Adam's own adaptation aside), as ``partial_fit`` always does.""",
     "max_iter": """\
 max_iter : int or "auto", default="auto"
-    Number of epochs (at most, with early stopping). ``"auto"`` gives about 1500 optimizer steps:
-    ``ceil(1500 / steps_per_epoch)`` epochs within [5, 200], where ``steps_per_epoch`` is
-    ``ceil(n_samples / batch_size)`` (27 epochs for Tox21's 7,000 rows at the default batch
-    size, fewer for larger data). With the cosine schedule, training runs to the end of the
+    Number of epochs (at most, with early stopping). ``"auto"`` gives about 1500 optimizer steps
+    on an input of at least 100 features and 750 on a narrower one: ``ceil(steps /
+    steps_per_epoch)`` epochs within [5, 200], where ``steps_per_epoch`` is ``ceil(n_samples /
+    batch_size)`` (27 epochs for Tox21's 7,000 rows of 2048 bits at the default batch size, fewer
+    for larger data). With the cosine schedule, training runs to the end of the
     budget (no ``ConvergenceWarning``: the annealed end is the planned stop).""",
     "early_stopping": """\
 early_stopping : "auto" or bool, default="auto"

@@ -49,6 +49,8 @@ _AUTO_EARLY_STOPPING_MIN_RARE = 50
 # a fit of this length did as well as the constant rate's 35-200 epochs (within 0.003, or better)
 # on the validation splits of the panel (user guide, "Defaults")
 _AUTO_STEPS = 1500
+# ... and this many on an input narrower than _WIDE_INPUT: as good on narrow sets, worse on wide ones
+_AUTO_STEPS_NARROW = 750
 _AUTO_EPOCHS = (5, 200)
 # alpha="auto" is this L2 coefficient on the mean batch loss (alpha = _AUTO_L2 * batch_size in
 # MLPClassifier's meaning, without sample weights)
@@ -89,13 +91,14 @@ _SPARSE_HEADS_MIN_TASKS = 1000
 _MEMBER_WEIGHT_SHAPE = 16
 
 
-def _epoch_budget(max_iter, n_rows, batch_size):
-    """max_iter="auto": enough epochs for about ``_AUTO_STEPS`` optimizer steps, within
-    ``_AUTO_EPOCHS`` (fewer epochs for more rows: each epoch takes more steps)."""
-    if max_iter != "auto":
-        return max_iter
+def _epoch_budget(est, n_rows, batch_size):
+    """``est.max_iter``; for "auto", epochs for about ``_AUTO_STEPS`` steps (``_AUTO_STEPS_NARROW``
+    on a narrow input) within ``_AUTO_EPOCHS``: fewer for more rows, whose epochs take more steps."""
+    if est.max_iter != "auto":
+        return est.max_iter
+    steps = _AUTO_STEPS if est.n_features_in_ >= _WIDE_INPUT else _AUTO_STEPS_NARROW
     steps_per_epoch = -(-n_rows // batch_size)
-    return int(np.clip(-(-_AUTO_STEPS // steps_per_epoch), *_AUTO_EPOCHS))
+    return int(np.clip(-(-steps // steps_per_epoch), *_AUTO_EPOCHS))
 
 
 def _density(X):
@@ -385,7 +388,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         "optimizer": torch.optim.Adam if est.optimizer is None else est.optimizer,
         **optimizer_params,
         "lr": est.learning_rate_init,
-        "max_epochs": _epoch_budget(est.max_iter, n_rows, batch_size),
+        "max_epochs": _epoch_budget(est, n_rows, batch_size),
         "batch_size": batch_size,
         "iterator_train": BatchIterator,
         "iterator_train__shuffle": True,

@@ -446,9 +446,24 @@ def test_training_flushes_denormals_and_restores_the_threads_mode(flush_before):
     assert seen == [True] * 3
 
 
-@pytest.mark.parametrize("n_rows, expected", [(200, 200), (1000, 47), (7049, 27), (10**6, 5)])
-def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, expected):
+@pytest.mark.parametrize(
+    "n_rows, n_features, expected",
+    [(200, 2048, 200), (1000, 2048, 47), (7049, 2048, 27), (10**6, 2048, 5), (1000, 99, 24), (200, 5, 108)],
+)
+def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, n_features, expected):
     from sklearn_mtl._engine import _auto_batch_size, _epoch_budget
 
-    assert _epoch_budget("auto", n_rows, _auto_batch_size(n_rows)) == expected
-    assert _epoch_budget(12, n_rows, _auto_batch_size(n_rows)) == 12
+    est = MaskedMultiTaskClassifier()
+    est.n_features_in_ = n_features  # 1500 steps on a wide input, 750 on a narrow one
+    assert _epoch_budget(est, n_rows, _auto_batch_size(n_rows)) == expected
+    assert _epoch_budget(est.set_params(max_iter=12), n_rows, _auto_batch_size(n_rows)) == 12
+
+
+def test_a_narrow_input_fits_half_the_steps_of_a_wide_one():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(320, 120))
+    y = (X[:, 0] > 0).astype(float)
+    params = dict(hidden_layer_sizes=(4,), n_iter_no_change=500, random_state=0)  # no stop on the loss
+    wide = MaskedMultiTaskClassifier(**params).fit(X, y)
+    narrow = MaskedMultiTaskClassifier(**params).fit(X[:, :99], y)
+    assert (wide.n_iter_, narrow.n_iter_) == (150, 75)  # 32 rows a batch: 10 steps an epoch
