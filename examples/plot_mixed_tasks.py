@@ -361,7 +361,8 @@ print(molecule_table.round(3).to_string())
 # whether sharing one trunk between all five tasks beats a classifier and a regressor depends on
 # how related the tasks are. They share little: the three classification data sets were measured
 # on different molecules, for unrelated properties, while lipophilicity and solubility both depend
-# on how polar a molecule is. The two setups also differ in more than sharing: with the defaults
-# (see ``dropout`` in the API reference), a network whose tasks are all classification tasks on
-# inputs this wide trains with dropout, and a network with any regression task does not. One small
-# test split moves these scores by a hundredth or more, so read small differences as ties.
+# on how polar a molecule is. Dropout is alike in the two setups (see ``dropout`` in the API
+# reference): on inputs this wide the classification tasks train with it, in the classifier and in
+# the mixed network, while the mixed network's regression tasks read a second pass through the same
+# weights without it, as the regressor trains. One small test split moves these scores by a
+# hundredth or more, so read small differences as ties.

@@ -22,6 +22,7 @@ from sklearn_mtl import (
     MaskedMultiTaskRegressor,
 )
 from sklearn_mtl.metrics import make_masked_scorer, task_scorers
+from sklearn_mtl.modules import SeededDropout
 
 SMALL = dict(hidden_layer_sizes=(32,), max_iter=40, learning_rate_init=0.01, random_state=0)
 
@@ -227,13 +228,21 @@ def test_mixed_tasks_train_on_gpu_and_predict_like_the_cpu(fitted):
     np.testing.assert_array_equal(gpu.net_.predict_proba(X).shape, (len(X), 2))
 
 
-def test_auto_dropout_of_a_wide_mixed_model_sits_in_front_of_its_classification_heads():
+def _dropouts(estimator):
+    return [part.p for part in estimator.net_.module_.modules() if isinstance(part, SeededDropout) and part.p > 0]
+
+
+def test_auto_dropout_of_a_wide_mixed_model_is_for_its_classification_tasks():
     rng = np.random.RandomState(0)
     X = (rng.rand(200, 150) < 0.1).astype(float)
     y = np.column_stack([X[:, 0] > 0, X[:, 1:6].sum(axis=1) + rng.rand(200), X[:, 7] > 0]).astype(float)
     mixed = MaskedMultiTaskEstimator(**{**SMALL, "max_iter": 2}).fit(X, y)
     module = mixed.net_.module_
-    assert module.head_dropout.p == 0.5 and module.dropped_tasks.tolist() == [True, False, True]
-    assert not any(isinstance(layer, torch.nn.Dropout) or hasattr(layer, "p") for layer in module.trunk)
+    assert module.clean_tasks.tolist() == [False, True, False]
+    assert _dropouts(mixed) == [0.2, 0.5]  # the classifier's, for the classification tasks
     explicit = MaskedMultiTaskEstimator(**{**SMALL, "max_iter": 2, "dropout": 0.1}).fit(X, y)
-    assert explicit.net_.module_.head_dropout is None
+    assert explicit.net_.module_.clean_tasks is None and _dropouts(explicit) == [0.1]
+    ensemble = MaskedMultiTaskEstimator(**{**SMALL, "max_iter": 2, "ensemble_size": 2}).fit(X, y)
+    assert ensemble.net_.module_.clean_columns.tolist() == [False, True, False]
+
+

@@ -11,7 +11,7 @@ import torch
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 from sklearn_mtl._batches import csr_rows
 from sklearn_mtl._losses import MaskedMultiTaskLoss, OutputLayout
-from sklearn_mtl.modules import MemberEnsembleNet
+from sklearn_mtl.modules import MemberEnsembleNet, SeededDropout
 from sklearn_mtl.weighting import EqualWeighting
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -228,3 +228,19 @@ def test_early_stopping_scores_the_ensembles_mean(data):
         ensemble_size=3, early_stopping=True, learning_rate_schedule="constant", n_iter_no_change=3, **SMALL
     ).fit(X, y[:, :2])
     assert np.isfinite(reg.validation_scores_).all() and reg.best_validation_score_ == max(reg.validation_scores_)
+
+
+def test_members_read_a_pass_without_dropout_for_the_other_tasks():
+    torch.manual_seed(0)
+    net = MemberEnsembleNet(
+        n_features=6, n_outputs=3, n_members=3, hidden_layer_sizes=(16,), dropout=0.5, input_dropout=0.2,
+        dropout_tasks=[True, False, True],
+    ).double()
+    for part in net.modules():
+        if isinstance(part, SeededDropout):
+            part.generator = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 6, dtype=torch.float64)
+    whole = net.eval().member_outputs(X)
+    trained = net.train().member_outputs(X)
+    torch.testing.assert_close(trained[..., 1], whole[..., 1])
+    assert not torch.allclose(trained[..., 0], whole[..., 0]) and not torch.allclose(trained[..., 2], whole[..., 2])

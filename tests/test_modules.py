@@ -9,6 +9,13 @@ from sklearn_mtl._batches import csr_rows
 from sklearn_mtl.modules import SeededDropout, SharedTrunkNet, SparseInputLinear, keep_mask
 
 
+def _seed_dropouts(module, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    for part in module.modules():
+        if isinstance(part, SeededDropout):
+            part.generator = generator
+
+
 def _csr(dense):
     return csr_rows(sp.csr_matrix(dense), slice(None), sparse=True, device="cpu")
 
@@ -88,8 +95,9 @@ def test_heads_start_alike_whatever_their_width(widths):
         np.testing.assert_array_equal(row[0], rows[0][0])
 
 
+@pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("n_shared_layers", [None, 1])
-def test_head_dropout_reaches_the_chosen_tasks_heads_only(n_shared_layers):
+def test_dropout_reaches_the_dropout_tasks_only(n_shared_layers, sparse):
     torch.manual_seed(0)
     net = SharedTrunkNet(
         n_features=6,
@@ -97,18 +105,33 @@ def test_head_dropout_reaches_the_chosen_tasks_heads_only(n_shared_layers):
         hidden_layer_sizes=(32, 16),
         n_shared_layers=n_shared_layers,
         head_widths=[1, 1, 2],
-        head_dropout=0.5,
-        head_dropout_tasks=[True, False, True],
+        dropout=0.5,
+        input_dropout=0.2,
+        sparse_input=sparse,
+        dropout_tasks=[True, False, True],
     ).double()
-    net.head_dropout.generator = torch.Generator().manual_seed(0)
+    _seed_dropouts(net)
     X = torch.randn(50, 6, dtype=torch.float64)
+    X = X.to_sparse_csr() if sparse else X
     whole = net.eval()(X)
     trained = net.train()(X)
-    torch.testing.assert_close(trained[:, 1], whole[:, 1])  # the task without head dropout
+    torch.testing.assert_close(trained[:, 1], whole[:, 1])  # the task without dropout
     assert not torch.allclose(trained[:, 0], whole[:, 0]) and not torch.allclose(trained[:, 2:], whole[:, 2:])
     rows, columns = torch.arange(50), torch.ones(50, dtype=torch.long)
     torch.testing.assert_close(net.pair_forward(X, rows, columns), whole[:, 1])
-    with pytest.raises(ValueError, match="head_dropout_tasks has 2 entries for 3 tasks"):
-        SharedTrunkNet(
-            n_features=6, n_outputs=4, head_widths=[1, 1, 2], head_dropout=0.5, head_dropout_tasks=[True, False]
-        )
+    # the task without dropout trains the shared weights as a network without dropout would
+    undropped = SharedTrunkNet(
+        n_features=6, n_outputs=4, hidden_layer_sizes=(32, 16), n_shared_layers=n_shared_layers,
+        head_widths=[1, 1, 2], sparse_input=sparse,
+    ).double()
+    with torch.no_grad():
+        for parameter, twin in zip(net.parameters(), undropped.parameters(), strict=True):
+            twin.copy_(parameter)
+    trained[:, 1].sum().backward()
+    undropped.train()(X)[:, 1].sum().backward()
+    for (name, parameter), twin in zip(net.named_parameters(), undropped.parameters(), strict=True):
+        torch.testing.assert_close(parameter.grad, twin.grad, msg=name)
+    with pytest.raises(ValueError, match="dropout_tasks has 2 entries for 3 tasks"):
+        SharedTrunkNet(n_features=6, n_outputs=4, head_widths=[1, 1, 2], dropout=0.5, dropout_tasks=[True, False])
+
+

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._trunk import _ACTIVATIONS, SeededDropout, dropped_heads
+from ._trunk import _ACTIVATIONS, SeededDropout, clean_outputs
 
 __all__ = ["MemberEnsembleNet"]
 
@@ -55,9 +55,9 @@ class MemberEnsembleNet(nn.Module):
         as :class:`SparseInputLinear` with a dense gradient).
     shared_input_weight : bool, default=False
         Share the first layer's weight among members, each scaling it by its own random signs.
-    head_dropout : float, default=0.0
-    head_dropout_tasks : list of bool, default=None
-        As for :class:`SharedTrunkNet`.
+    dropout_tasks : list of bool, default=None
+        As for :class:`SharedTrunkNet`: which tasks read the members with their dropout; the
+        others read a second pass without it while training.
 
     Examples
     --------
@@ -83,8 +83,7 @@ class MemberEnsembleNet(nn.Module):
         losses=None,
         sparse_input=False,
         shared_input_weight=False,
-        head_dropout=0.0,
-        head_dropout_tasks=None,
+        dropout_tasks=None,
     ):
         super().__init__()
         hidden_layer_sizes = tuple(hidden_layer_sizes)
@@ -130,9 +129,9 @@ class MemberEnsembleNet(nn.Module):
         self.activation = _ACTIVATIONS[activation]()
         self.input_dropout = SeededDropout(input_dropout) if input_dropout > 0 else None
         self.dropout = SeededDropout(dropout) if dropout > 0 else None
-        self.head_dropout = SeededDropout(head_dropout) if head_dropout > 0 else None
-        if self.head_dropout is not None:
-            self.register_buffer("dropped_columns", dropped_heads(head_dropout_tasks, widths)[1])
+        clean = clean_outputs(dropout_tasks, widths)
+        has_dropout = self.input_dropout is not None or self.dropout is not None
+        self.register_buffer("clean_columns", clean[1] if clean is not None and has_dropout else None)
         binary = [loss == "binary_cross_entropy" for loss, w in zip(losses, widths, strict=True) for _ in range(w)]
         self.register_buffer("binary_columns", torch.tensor(binary, dtype=torch.bool))
         starts = [0, *accumulate(widths[:-1])]
@@ -157,13 +156,13 @@ class MemberEnsembleNet(nn.Module):
         shared = float(self.n_members) if self.shared_input_weight else 1.0
         return [(first, shared), *((weight, 1.0) for weight in self.weights), (self.head_weight, 1.0)]
 
-    def _first_layer(self, X):
+    def _first_layer(self, X, dropout=True):
         members = self.n_members
         if X.layout == torch.sparse_csr and self.sparse_layer is not None:
             crow, columns, values = X.crow_indices(), X.col_indices(), X.values()
             n_values = len(columns)
             values = values.expand(members, n_values)
-            if self.input_dropout is not None:
+            if self.input_dropout is not None and dropout:
                 values = self.input_dropout(values)
             shifts = torch.arange(members, dtype=columns.dtype, device=columns.device).unsqueeze(1)
             if self.shared_input_weight:
@@ -180,7 +179,7 @@ class MemberEnsembleNet(nn.Module):
             if X.layout == torch.sparse_csr:
                 X = X.to_dense()
             inputs = X.unsqueeze(0)
-            if self.input_dropout is not None:
+            if self.input_dropout is not None and dropout:
                 inputs = self.input_dropout(inputs.expand(members, -1, -1))
             if self.shared_input_weight:
                 outputs = (inputs * self.input_scale.unsqueeze(1)) @ self._input_weight()[0]
@@ -190,19 +189,23 @@ class MemberEnsembleNet(nn.Module):
             outputs = outputs * self.output_scale.unsqueeze(1)
         return outputs + self.input_bias.unsqueeze(1)
 
-    def member_outputs(self, X):
-        """Every member's outputs for X: a (n_members, n_rows, n_outputs) tensor."""
-        hidden = self.activation(self._first_layer(X))
-        if self.dropout is not None:
+    def _hidden(self, X, dropout=True):
+        """Every member's last hidden layer (n_members, n_rows, width), with or without dropout."""
+        hidden = self.activation(self._first_layer(X, dropout))
+        if self.dropout is not None and dropout:
             hidden = self.dropout(hidden)
         for weight, bias in zip(self.weights, self.biases, strict=True):
             hidden = self.activation(torch.baddbmm(bias.unsqueeze(1), hidden, weight))
-            if self.dropout is not None:
+            if self.dropout is not None and dropout:
                 hidden = self.dropout(hidden)
-        outputs = torch.baddbmm(self.head_bias.unsqueeze(1), hidden, self.head_weight)
-        if self.head_dropout is not None and self.training:
-            dropped = torch.baddbmm(self.head_bias.unsqueeze(1), self.head_dropout(hidden), self.head_weight)
-            outputs = torch.where(self.dropped_columns, dropped, outputs)
+        return hidden
+
+    def member_outputs(self, X):
+        """Every member's outputs for X: a (n_members, n_rows, n_outputs) tensor."""
+        outputs = torch.baddbmm(self.head_bias.unsqueeze(1), self._hidden(X), self.head_weight)
+        if self.clean_columns is not None and self.training:
+            clean = torch.baddbmm(self.head_bias.unsqueeze(1), self._hidden(X, dropout=False), self.head_weight)
+            outputs = torch.where(self.clean_columns, clean, outputs)
         return outputs
 
     def combine(self, outputs):

@@ -39,14 +39,16 @@ def keep_mask(shape, p, generator=None, device=None):
     return bits >= round(p * 65536) - 32768
 
 
-def dropped_heads(head_dropout_tasks, head_widths):
-    """``(tasks, columns)``: boolean tensors of which tasks, and which of their output columns, get
-    head dropout (``head_dropout_tasks``, one entry per task; None: every task)."""
-    tasks = [True] * len(head_widths) if head_dropout_tasks is None else list(head_dropout_tasks)
-    if len(tasks) != len(head_widths):
-        raise ValueError(f"head_dropout_tasks has {len(tasks)} entries for {len(head_widths)} tasks.")
-    dropped = torch.tensor(tasks, dtype=torch.bool)
-    return dropped, torch.repeat_interleave(dropped, torch.tensor(head_widths))
+def clean_outputs(dropout_tasks, head_widths):
+    """``(tasks, columns)``: boolean tensors of which tasks, and which of their output columns, read
+    the network without dropout (those ``dropout_tasks`` leaves out; one entry per task), or None
+    when ``dropout_tasks`` is None or names every task."""
+    if dropout_tasks is None or all(dropout_tasks):
+        return None
+    if len(dropout_tasks) != len(head_widths):
+        raise ValueError(f"dropout_tasks has {len(dropout_tasks)} entries for {len(head_widths)} tasks.")
+    clean = ~torch.tensor([bool(task) for task in dropout_tasks], dtype=torch.bool)
+    return clean, torch.repeat_interleave(clean, torch.tensor(head_widths))
 
 
 class SeededDropout(nn.Module):
@@ -183,13 +185,16 @@ class TaskTowers(nn.Module):
         self.activation = _ACTIVATIONS[activation]()
         self.dropout = SeededDropout(dropout) if dropout > 0 else None
 
-    def forward(self, X):
-        """Shared features (n_rows, in) -> every task's tower output (n_tasks, n_rows, out)."""
-        hidden = X.unsqueeze(0).expand(self.n_tasks, -1, -1)
+    def forward(self, X, clean_tasks=None):
+        """Shared features (n_rows, in), or each task's own (n_tasks, n_rows, in) -> every task's
+        tower output (n_tasks, n_rows, out). The towers of ``clean_tasks`` (a boolean tensor, one
+        entry per task) get no dropout."""
+        hidden = X.unsqueeze(0).expand(self.n_tasks, -1, -1) if X.dim() == 2 else X
         for weight, bias in zip(self.weights, self.biases, strict=True):
             hidden = self.activation(torch.baddbmm(bias.unsqueeze(1), hidden, weight))
             if self.dropout is not None:
-                hidden = self.dropout(hidden)
+                dropped = self.dropout(hidden)
+                hidden = dropped if clean_tasks is None else torch.where(clean_tasks.view(-1, 1, 1), hidden, dropped)
         return hidden
 
 
@@ -235,14 +240,12 @@ class SharedTrunkNet(nn.Module):
         How many of the hidden layers are shared; the others are private to each task
         (:class:`TaskTowers`, one tower per task, of the same sizes). None shares every hidden
         layer; 0 shares none: one independent network per task. Needs ``head_widths``.
-    head_dropout : float, default=0.0
-        Dropout probability of the heads' input (the last hidden layer's output, or each task's
-        tower output) for the tasks in ``head_dropout_tasks`` only, the others reading it whole:
-        dropout for the classification tasks of a mixed model, which it helps, and none for its
-        regression tasks, which it hurts.
-    head_dropout_tasks : list of bool, default=None
-        Which tasks' heads get ``head_dropout`` (one entry per task of ``head_widths``); None:
-        every task.
+    dropout_tasks : list of bool, default=None
+        Which tasks read the network with its dropout (``input_dropout``, ``dropout``), one entry
+        per task of ``head_widths``; None: every task. While training, the other tasks read a
+        second pass through the same weights without dropout, which costs one more forward and
+        backward pass per step: in a mixed model, the classification tasks get the classifier's
+        dropout, which helps them, and the regression tasks none, which they need.
     sparse_heads : bool, default=False
         Give the heads' weight a sparse gradient in :meth:`pair_forward` (train it with
         ``SparseAdam``): with thousands of tasks and a label or two per row, a step then updates
@@ -271,8 +274,7 @@ class SharedTrunkNet(nn.Module):
         sparse_input=False,
         sparse_heads=False,
         sparse_gradient=True,
-        head_dropout=0.0,
-        head_dropout_tasks=None,
+        dropout_tasks=None,
     ):
         super().__init__()
         self.sparse_heads = sparse_heads
@@ -329,25 +331,19 @@ class SharedTrunkNet(nn.Module):
         self.heads = nn.Linear(width, n_outputs)
         if head_widths is not None:
             self._start_heads_alike(head_widths, prototype)
-        self.head_dropout = SeededDropout(head_dropout) if head_dropout > 0 else None
-        if self.head_dropout is not None:
-            widths = [1] * n_outputs if head_widths is None else head_widths
-            dropped_tasks, dropped_columns = dropped_heads(head_dropout_tasks, widths)
-            self.register_buffer("dropped_tasks", dropped_tasks)
-            self.register_buffer("dropped_columns", dropped_columns)
+        clean = clean_outputs(dropout_tasks, [1] * n_outputs if head_widths is None else head_widths)
+        if not (dropout > 0 or input_dropout > 0):
+            clean = None
+        self.register_buffer("clean_tasks", None if clean is None else clean[0])
+        self.register_buffer("clean_columns", None if clean is None else clean[1])
+        if clean is not None:
+            # tasks added later read the pass without dropout, and so get none in their own layers
+            self._block_settings["dropout"] = 0.0
 
-    def _head_inputs(self, hidden, columns=None):
-        """``hidden`` with head dropout applied where the heads that read it get it: for rows x
-        width features, a (rows, width) tensor for the columns ``columns`` of the pairs (or, with
-        ``columns`` None, a pair of (whole, dropped) tensors); for towers' (n_tasks, rows, width)
-        output, the dropped tasks' slices."""
-        if self.head_dropout is None or not self.training:
-            return hidden if columns is not None or hidden.dim() == 3 else (hidden, hidden)
-        if hidden.dim() == 3:
-            return torch.where(self.dropped_tasks.view(-1, 1, 1), self.head_dropout(hidden), hidden)
-        if columns is not None:
-            return torch.where(self.dropped_columns[columns].unsqueeze(1), self.head_dropout(hidden), hidden)
-        return hidden, self.head_dropout(hidden)
+    def _two_passes(self):
+        """Whether this training step reads the network twice: with dropout for ``dropout_tasks``,
+        without for the others."""
+        return self.training and getattr(self, "clean_columns", None) is not None
 
     def _start_heads_alike(self, head_widths, prototype=None):
         """Start every task's head from the same random rows (its first ``width`` of them): those
@@ -432,18 +428,40 @@ class SharedTrunkNet(nn.Module):
             squares = squares + F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
         return squares
 
-    def shared_features(self, X):
-        """The output of the shared layers."""
+    def shared_features(self, X, dropout=True):
+        """The output of the shared layers (read without dropout with ``dropout=False``)."""
         if self.sparse_layer is not None:
-            values = self.sparse_input_dropout(X.values()) if X.layout == torch.sparse_csr else None
+            values = None
+            if X.layout == torch.sparse_csr:
+                values = self.sparse_input_dropout(X.values()) if dropout else X.values()
             X = self.sparse_layer(X, values)
-        return self.trunk(X)
+        for layer in self.trunk:
+            if dropout or not isinstance(layer, SeededDropout):
+                X = layer(X)
+        return X
+
+    def _passes(self, X):
+        """The shared layers' output, and in a step of two passes (see ``dropout_tasks``) their
+        output without dropout (else None)."""
+        shared = self.shared_features(X)
+        return shared, (self.shared_features(X, dropout=False) if self._two_passes() else None)
+
+    def _head_inputs(self, shared, clean=None):
+        """What the heads read: (n_rows, width) features, or the pair (with dropout, without) of
+        them in a step of two passes; with private layers, the towers' (n_tasks, n_rows, width)
+        output, each tower reading its task's pass."""
+        if self.towers is None:
+            return shared if clean is None else (shared, clean)
+        if clean is None:
+            return self.towers(shared)
+        inputs = torch.where(self.clean_tasks.view(-1, 1, 1), clean.unsqueeze(0), shared.unsqueeze(0))
+        return self.towers(inputs, self.clean_tasks)
 
     def features(self, X):
         """The last hidden layer's output (the input of the heads): (n_rows, width), or
-        (n_tasks, n_rows, width) with private layers."""
-        shared = self.shared_features(X)
-        return shared if self.towers is None else self.towers(shared)
+        (n_tasks, n_rows, width) with private layers; in a training step of two passes without
+        private layers, the pair (with dropout, without)."""
+        return self._head_inputs(*self._passes(X))
 
     def pair_forward(self, X, rows, columns):
         """The outputs ``forward(X)[rows, columns]`` of the labelled pairs only: a (n_pairs,) tensor.
@@ -454,24 +472,29 @@ class SharedTrunkNet(nn.Module):
             return self.forward(X)[rows, columns]
         hidden = self.features(X)
         weight = F.embedding(columns, self.heads.weight, sparse=self.sparse_heads)
-        hidden = hidden[rows] if self.towers is None else hidden[self.column_task[columns], rows]
-        hidden = self._head_inputs(hidden, columns)
+        if isinstance(hidden, tuple):
+            dropped, clean = hidden
+            hidden = torch.where(self.clean_columns[columns].unsqueeze(1), clean[rows], dropped[rows])
+        else:
+            hidden = hidden[rows] if self.towers is None else hidden[self.column_task[columns], rows]
         return (hidden * weight).sum(dim=1) + self.heads.bias[columns]
 
     def forward(self, X):
-        shared = self.shared_features(X)
-        outputs = self._own_outputs(shared)
+        shared, clean = self._passes(X)
+        outputs = self._own_outputs(shared, clean)
         if not len(self.added):
             return outputs
+        # tasks added later read the shared layers as the tasks without dropout do, where there are any
+        shared = shared if clean is None else clean
         return torch.cat([outputs, *(block._own_outputs(shared) for block in self.added)], dim=1)
 
-    def _own_outputs(self, shared):
+    def _own_outputs(self, shared, clean=None):
+        hidden = self._head_inputs(shared, clean)
+        if isinstance(hidden, tuple):
+            dropped, clean = hidden
+            return torch.where(self.clean_columns, self.heads(clean), self.heads(dropped))
         if self.towers is None:
-            whole, dropped = self._head_inputs(shared)
-            if dropped is whole:
-                return self.heads(whole)
-            return torch.where(self.dropped_columns, self.heads(dropped), self.heads(whole))
-        hidden = self._head_inputs(self.towers(shared))
+            return self.heads(hidden)
         if len(self.column_task) > hidden.shape[0]:  # tasks with several outputs read their tower for each
             hidden = hidden[self.column_task]
         return torch.baddbmm(self.heads.bias.view(-1, 1, 1), hidden, self.heads.weight.unsqueeze(2)).squeeze(2).T
