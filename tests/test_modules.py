@@ -95,6 +95,15 @@ def test_heads_start_alike_whatever_their_width(widths):
         np.testing.assert_array_equal(row[0], rows[0][0])
 
 
+def test_stacked_products_of_the_sparse_layer_are_the_products_one_after_the_other():
+    rng = np.random.RandomState(0)
+    X = _csr(rng.rand(6, 20) * (rng.rand(6, 20) < 0.3))
+    layer = SparseInputLinear(20, 4, sparse_gradient=False).double()
+    values = [X.values(), 2 * X.values(), torch.zeros_like(X.values())]
+    stacked = layer.forward_stacked(X, values)
+    torch.testing.assert_close(stacked, torch.cat([layer(X, value) for value in values]))
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("n_shared_layers", [None, 1])
 def test_dropout_reaches_the_dropout_tasks_only(n_shared_layers, sparse):
@@ -130,7 +139,8 @@ def test_dropout_reaches_the_dropout_tasks_only(n_shared_layers, sparse):
     trained[:, 1].sum().backward()
     undropped.train()(X)[:, 1].sum().backward()
     for (name, parameter), twin in zip(net.named_parameters(), undropped.parameters(), strict=True):
-        torch.testing.assert_close(parameter.grad, twin.grad, msg=name)
+        dense = (gradient.to_dense() if gradient.is_sparse else gradient for gradient in (parameter.grad, twin.grad))
+        torch.testing.assert_close(*dense, msg=name)
     with pytest.raises(ValueError, match="dropout_tasks has 2 entries for 3 tasks"):
         SharedTrunkNet(n_features=6, n_outputs=4, head_widths=[1, 1, 2], dropout=0.5, dropout_tasks=[True, False])
 
