@@ -63,7 +63,9 @@ max_iter : int or "auto", default="auto"
     steps_per_epoch)`` epochs within [5, 200], where ``steps_per_epoch`` is ``ceil(n_samples /
     batch_size)`` (27 epochs for Tox21's 7,000 rows of 2048 bits at the default batch size, fewer
     for larger data). With the cosine schedule, training runs to the end of the
-    budget (no ``ConvergenceWarning``: the annealed end is the planned stop).""",
+    budget (no ``ConvergenceWarning``: the annealed end is the planned stop), unless the loss
+    it follows (the training loss, without a validation split) has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs: a fit that has converged stops there.""",
     "early_stopping": """\
 early_stopping : "auto" or bool, default="auto"
     Hold out ``validation_fraction`` of the rows (a random, non-stratified split: stratifying

@@ -95,6 +95,19 @@ def test_heads_start_alike_whatever_their_width(widths):
         np.testing.assert_array_equal(row[0], rows[0][0])
 
 
+@pytest.mark.parametrize("module", ["trunk", "members"])
+def test_a_module_pickled_before_dropout_tasks_existed_still_predicts_and_trains(module):
+    from sklearn_mtl.modules import MemberEnsembleNet
+
+    params = dict(n_features=6, n_outputs=2, hidden_layer_sizes=(8,), dropout=0.5, dropout_tasks=[True, False])
+    net = SharedTrunkNet(**params, head_widths=[1, 1]) if module == "trunk" else MemberEnsembleNet(**params)
+    expected = net.eval()(torch.ones(3, 6))
+    for name in ("clean_tasks", "clean_columns"):
+        net._buffers.pop(name, None)  # as a module pickled before the parameter was added
+    torch.testing.assert_close(net(torch.ones(3, 6)), expected)
+    assert net.train()(torch.ones(3, 6)).shape[-1] == 2
+
+
 def test_stacked_products_of_the_sparse_layer_are_the_products_one_after_the_other():
     rng = np.random.RandomState(0)
     X = _csr(rng.rand(6, 20) * (rng.rand(6, 20) < 0.3))

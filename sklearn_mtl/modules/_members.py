@@ -203,7 +203,8 @@ class MemberEnsembleNet(nn.Module):
     def member_outputs(self, X):
         """Every member's outputs for X: a (n_members, n_rows, n_outputs) tensor."""
         outputs = torch.baddbmm(self.head_bias.unsqueeze(1), self._hidden(X), self.head_weight)
-        if self.clean_columns is not None and self.training:
+        # a module pickled before dropout_tasks existed has no clean_columns
+        if self.training and getattr(self, "clean_columns", None) is not None:
             clean = torch.baddbmm(self.head_bias.unsqueeze(1), self._hidden(X, dropout=False), self.head_weight)
             outputs = torch.where(self.clean_columns, clean, outputs)
         return outputs

@@ -43,10 +43,12 @@ def clean_outputs(dropout_tasks, head_widths):
     """``(tasks, columns)``: boolean tensors of which tasks, and which of their output columns, read
     the network without dropout (those ``dropout_tasks`` leaves out; one entry per task), or None
     when ``dropout_tasks`` is None or names every task."""
-    if dropout_tasks is None or all(dropout_tasks):
+    if dropout_tasks is None:
         return None
     if len(dropout_tasks) != len(head_widths):
         raise ValueError(f"dropout_tasks has {len(dropout_tasks)} entries for {len(head_widths)} tasks.")
+    if all(dropout_tasks):
+        return None
     clean = ~torch.tensor([bool(task) for task in dropout_tasks], dtype=torch.bool)
     return clean, torch.repeat_interleave(clean, torch.tensor(head_widths))
 
@@ -447,6 +449,7 @@ class SharedTrunkNet(nn.Module):
         return self._trunk_layers(X, dropout)
 
     def _trunk_layers(self, X, dropout=True):
+        """The trunk's layers after the sparse first layer (all of them without one), with or without dropout."""
         for layer in self.trunk:
             if dropout or not isinstance(layer, SeededDropout):
                 X = layer(X)
