@@ -46,6 +46,15 @@ def test_quick_benchmark_averages_splits_and_scores_the_rare_positive_set_by_prc
     assert ((kept == 1).sum(axis=0) == 25).all() and ((kept == 0) == (Y == 0)).all()
 
 
+def test_random_states_are_averaged_with_the_splits(bench_real_data, capsys):
+    argv = ["--quick", "--data", "enb2012", "--skip-baselines", "--seeds", "0"]
+    one = [bench_real_data.main([*argv, "--random-states", str(state)]) for state in (0, 1)]
+    both = bench_real_data.main([*argv, "--random-states", "0", "1"])["enb2012 regression"]["sklearn_mtl defaults"]
+    means = [run["enb2012 regression"]["sklearn_mtl defaults"]["mean"] for run in one]
+    assert means[0] != means[1] and np.isclose(both["mean"], np.mean(means))
+    assert "means over 2 fits (split seeds 0; random states 0 1; test)" in capsys.readouterr().out
+
+
 def test_panel_split_is_the_documented_permutation(bench_real_data):
     from real_data_panel import train_test_indices
 
