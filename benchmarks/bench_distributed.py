@@ -75,6 +75,7 @@ def worker(args):
     if rank == 0:
         np.save(args.worker + ".npy", outputs)
         Path(args.worker).write_text(json.dumps({"seconds": seconds}))
+    dist.barrier()  # every rank leaves together (see examples/distributed_fit.py)
     dist.destroy_process_group()
 
 

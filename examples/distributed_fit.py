@@ -72,6 +72,9 @@ def main(argv=None):
         print(f"{world_size} processes ({args.rows} rows): score {score:.4f}, every rank holds the same model: {same}")
         if args.out:
             np.save(args.out, outputs)
+    # every rank leaves together: a rank that tore gloo down while another still ran (rank 0
+    # scoring) was aborted at exit now and then ("terminate called without an active exception")
+    dist.barrier()
     dist.destroy_process_group()
 
 

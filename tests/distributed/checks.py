@@ -89,6 +89,7 @@ def main(path):
     if dist.get_rank() == 0:
         with open(path, "w") as file:
             json.dump(results, file)
+    dist.barrier()  # every rank leaves together (see examples/distributed_fit.py)
     dist.destroy_process_group()
 
 
