@@ -113,20 +113,20 @@ def _auto_batch_size(n_samples):
     return min(n_samples, int(np.clip(n_samples // 50, 32, 128)))
 
 
-def _auto_dropouts(est, tasks):
+def _auto_dropouts(est):
     """``(dropout, input_dropout, dropout_tasks)`` of the module, "auto" resolved (see
     ``_WIDE_DROPOUTS``): the classifier's dropouts on a wide input, none on a narrow one or for
     regression tasks. A mixed model with both "auto" gives them to its classification tasks only
     (``dropout_tasks``: its regression tasks read the network without); beside an explicit value,
     "auto" is 0 in a mixed model."""
-    kinds = {task.kind for task in tasks}
+    kinds = {task.kind for task in est.tasks_}
     wide = est.n_features_in_ >= _WIDE_INPUT
     values = {"dropout": est.dropout, "input_dropout": est.input_dropout}
     split_by_kind = wide and kinds == {"classification", "regression"} and all(v == "auto" for v in values.values())
     for name, value in values.items():
         if value == "auto":
             values[name] = _WIDE_DROPOUTS[name] if wide and (kinds == {"classification"} or split_by_kind) else 0.0
-    dropout_tasks = [task.kind == "classification" for task in tasks] if split_by_kind else None
+    dropout_tasks = [task.kind == "classification" for task in est.tasks_] if split_by_kind else None
     return values["dropout"], values["input_dropout"], dropout_tasks
 
 
@@ -324,7 +324,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
     module_params = {"n_features": n_encoded_features(est), "n_outputs": layout.n_outputs}
     check_ensemble(est)
     if est.module is None:
-        dropout, input_dropout, dropout_tasks = _auto_dropouts(est, est.tasks_)
+        dropout, input_dropout, dropout_tasks = _auto_dropouts(est)
         module_params.update(
             sparse_input=sparse_input,
             hidden_layer_sizes=_check_hidden_layer_sizes(est.hidden_layer_sizes),

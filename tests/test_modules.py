@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 
 from sklearn_mtl._batches import csr_rows
-from sklearn_mtl.modules import SeededDropout, SharedTrunkNet, SparseInputLinear, keep_mask
+from sklearn_mtl.modules import MemberEnsembleNet, SeededDropout, SharedTrunkNet, SparseInputLinear, keep_mask
 
 
 def _seed_dropouts(module, seed=0):
@@ -97,8 +97,6 @@ def test_heads_start_alike_whatever_their_width(widths):
 
 @pytest.mark.parametrize("module", ["trunk", "members"])
 def test_a_module_pickled_before_dropout_tasks_existed_still_predicts_and_trains(module):
-    from sklearn_mtl.modules import MemberEnsembleNet
-
     params = dict(n_features=6, n_outputs=2, hidden_layer_sizes=(8,), dropout=0.5, dropout_tasks=[True, False])
     net = SharedTrunkNet(**params, head_widths=[1, 1]) if module == "trunk" else MemberEnsembleNet(**params)
     expected = net.eval()(torch.ones(3, 6))
