@@ -131,8 +131,8 @@ input_encoding : {"auto", "none"}, default="auto"
     "input_transform": """\
 input_transform : {"auto", "none"}, default="auto"
     How the network reads the scale of a dense X's columns. "auto": one map per column, fitted
-    on the training rows (weighed by ``sample_weight``) and applied alike in predict. A
-    mostly-zero X (scipy sparse, or at most 10% non-zero: fingerprints, counts) and 0/1 columns
+    on the training rows (weighed by ``sample_weight``) and applied alike in predict. 0/1
+    columns, mostly-zero columns of values within 10 (counts, word weights) and a scipy sparse X
     are read as they are; a two-valued column maps to 0 and 1, a constant one to 0; a
     light-tailed column is standardized (mean and standard deviation); a heavy-tailed one (its
     values reaching beyond 10 interquartile ranges over 1.349 from its median, as RDKit

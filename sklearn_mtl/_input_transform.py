@@ -6,23 +6,23 @@ weight in the hundreds, a descriptor reaching 1e30, a jitter of 1e-5 seconds) th
 vanishes, and the fit is finite and wrong (RDKit descriptors: mean R^2 below -1e18; sensor
 readings: -3.2). ``input_transform="auto"`` fits one map per column on the training rows:
 
-- a mostly-zero X (scipy sparse, or at most 10% non-zero: fingerprints, counts, one-hot codes)
-  is left as it is, so that it fits the same model given dense or sparse and the first layer
-  that reads its non-zeros only keeps them;
-- a column of 0/1 values (a bit, an indicator) is left as it is; one of two other values maps
-  them to 0 and 1, and a constant one to 0;
+- a column of 0/1 values (a bit, an indicator) is left as it is, and so is a mostly-zero column
+  of values within 10 (counts, word weights) and a scipy sparse X: fingerprints and counts keep
+  their zeros, their first layer that reads non-zeros only, and the same model given dense or
+  sparse; a column of two other values maps them to 0 and 1, and a constant one to 0;
 - a light-tailed column is standardized (its mean and standard deviation, as a
   ``StandardScaler``);
 - a heavy-tailed column, one whose training values reach beyond ``_HEAVY_TAIL`` robust units
   (the interquartile range over 1.349) from its median, is centred on the median, divided by
   that unit and read through ``asinh``: about linear within one unit, logarithmic beyond
   (RDKit's ``Ipc`` reaches 1e199 on SIDER's drugs, where a standard deviation overflows);
-- a column of which over half the values are one value (a mostly-zero count) is centred on it
-  and divided by the median departure of the other values from it (zeros stay zeros), and read
-  through ``asinh`` if heavy-tailed by that unit.
+- any other column of which over half the values are one value (a mostly-zero count reaching
+  beyond 10, a capital gain) is centred on it (zeros stay zeros), divided by the median departure
+  of the other values from it, and read through ``asinh`` if heavy-tailed by that unit.
 
-Every map follows any affine map of its column (means, standard deviations, quantiles do), so a
-user's own scaler in front changes nothing the network reads, to rounding. The map is stored with
+The standardizing and the robust maps follow any affine map of their column (means, standard
+deviations, quantiles do), so a user's own scaler in front changes nothing the network reads
+there, to rounding. The map is stored with
 the model (``input_transform_``) and applied alike by ``predict``, ``partial_fit``, ``add_tasks``
 and each rank of a data-parallel fit. The choices were made on validation splits (user guide,
 "What the estimator does with your inputs"): the median and interquartile range for every column
@@ -33,11 +33,10 @@ there, and without asinh the descriptors' fit diverged.
 import numpy as np
 import scipy.sparse as sp
 
-# An input of which at most this fraction of entries are non-zero is mostly zero (fingerprints, one-hot
-# codes, counts): it is read as it is, as a scipy sparse X is, so that it fits the same model given
-# dense or sparse; the first layer of a wide one reads its non-zeros only (the engine's
-# _SPARSE_INPUT_MAX_DENSITY is this)
-_MOSTLY_ZERO = 0.1
+# A mostly-zero column whose values lie within this bound (counts, word weights, one-hot codes) is read as
+# it is: already of unit size, and its zeros stay zeros, so the first layer that reads the non-zeros of
+# a mostly-zero X only (fingerprints and counts) keeps its sparsity and its speed
+_UNIT_SIZED = 10.0
 
 # a column whose training values reach beyond this many robust units from its median is heavy-tailed,
 # and read through asinh (a normal column of 100,000 rows reaches about 6)
@@ -100,8 +99,8 @@ class ColumnScaling:
 
 def fit_scaling(X, transform, row_weights=None, gathered=None):
     """The fitted :class:`ColumnScaling` of X's training rows, or None where no column changes:
-    ``transform="none"``, a mostly-zero X (scipy sparse, or at most ``_MOSTLY_ZERO`` of its entries
-    non-zero: fingerprints, counts, one-hot codes), or every column 0/1.
+    ``transform="none"``, a scipy sparse X, or every column already of unit size (0/1 bits,
+    mostly-zero columns of values within ``_UNIT_SIZED``).
 
     Rows count by their weight (``row_weights``; a weight of 2 is the row repeated, 0 the row
     left out), and at most ``_MAX_FIT_ROWS`` rows are read, evenly spaced. In a data-parallel fit
@@ -112,18 +111,11 @@ def fit_scaling(X, transform, row_weights=None, gathered=None):
     X = np.asarray(X)
     # fingerprint bits and indicators first, in one pass, so that a wide binary X costs no sort
     binary = ((X == 0) | (X == 1)).all(axis=0)
-    n_nonzero = np.count_nonzero(X)
+    if gathered is not None:
+        binary = np.logical_and.reduce(gathered(binary))
     weights = np.ones(X.shape[0]) if row_weights is None else np.asarray(row_weights, dtype=np.float64)
     rows = np.linspace(0, X.shape[0] - 1, _MAX_FIT_ROWS).astype(int) if X.shape[0] > _MAX_FIT_ROWS else slice(None)
     weights = weights[rows]
-    if gathered is not None:
-        binaries, counts = zip(*gathered((binary, (n_nonzero, X.size))), strict=True)
-        binary = np.logical_and.reduce(binaries)
-        n_nonzero, size = np.sum(counts, axis=0)
-    else:
-        size = X.size
-    if n_nonzero <= _MOSTLY_ZERO * size:
-        return None
     sample = np.asarray(X[rows][:, ~binary], dtype=np.float64)[weights > 0]
     weights = weights[weights > 0]
     if gathered is not None:
@@ -143,17 +135,19 @@ def _fit_column(values, weights):
     low, high = values.min(), values.max()
     if low == high:  # constant: no information, and a large constant would only shift the layer
         return low, 1.0, False
+    q1, median, q3 = np.percentile(values, [25, 50, 75], weights=weights, method="inverted_cdf")
+    if q1 == q3 == 0 and max(-low, high) <= _UNIT_SIZED:
+        return 0.0, 1.0, False  # mostly zero and already of unit size: as it is, its zeros stay zeros
     if not ((values > low) & (values < high)).any():  # two values: to 0 and 1
         return low, high - low, False
-    q1, median, q3 = np.percentile(values, [25, 50, 75], weights=weights, method="inverted_cdf")
-    spread, heaped = (q3 - q1) / _NORMAL_IQR, q3 == q1
-    if heaped:  # over half the values are one value (a mostly-zero count): the typical size of the others'
+    if q1 == q3:  # over half the values are one value (a mostly-zero count): keep it at 0
         departures = np.abs(values - median)
         away = departures > 0
         spread = np.percentile(departures[away], 50, weights=weights[away], method="inverted_cdf")
-    heavy = max(high - median, median - low) / spread > _HEAVY_TAIL
-    if heavy or heaped:  # the centre stays on the heap: zeros stay zeros
-        return median, spread, heavy
+        return median, spread, max(high - median, median - low) / spread > _HEAVY_TAIL
+    spread = (q3 - q1) / _NORMAL_IQR
+    if max(high - median, median - low) / spread > _HEAVY_TAIL:
+        return median, spread, True
     # light tails: the mean and standard deviation, as a StandardScaler would
     mean = np.average(values, weights=weights)
     return mean, np.sqrt(np.average((values - mean) ** 2, weights=weights)), False

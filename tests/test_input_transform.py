@@ -74,10 +74,13 @@ def test_each_kind_of_column_gets_its_own_map():
     assert np.abs(Z[:, [1, 4, 5]]).max() < 30
 
 
-def test_nothing_to_do_for_0_1_inputs_sparse_inputs_and_none():
+def test_nothing_to_do_for_0_1_inputs_small_counts_sparse_inputs_and_none():
     rng = np.random.RandomState(0)
     bits = (rng.rand(200, 300) < 0.02).astype(np.float32)
     assert fit_scaling(bits, "auto") is None
+    counts = bits * rng.randint(1, 11, size=bits.shape)  # mostly zero, within 10: as they are
+    assert fit_scaling(counts, "auto") is None
+    assert fit_scaling(np.hstack([counts, 11 * bits[:, :1]]), "auto").scale.tolist() == [1] * 300 + [11]
     assert fit_scaling(sp.csr_matrix(rng.normal(size=(50, 4)) * 1e4), "auto") is None
     assert fit_scaling(rng.normal(size=(50, 4)) * 1e4, "none") is None
 
@@ -164,10 +167,9 @@ def test_a_data_parallel_fit_on_own_rows_fits_the_map_of_all_rows():
 
         def gathered(mine):
             other = parts[1 - rank]
-            if isinstance(mine[0], np.ndarray) and mine[0].dtype == bool:  # the 0/1 flags and the non-zeros
-                flags = ((other == 0) | (other == 1)).all(axis=0)
-                theirs = (flags, (np.count_nonzero(other), other.size))
-                seen["binary"] = mine[0] & flags
+            if isinstance(mine, np.ndarray):  # the 0/1 flags
+                theirs = ((other == 0) | (other == 1)).all(axis=0)
+                seen["binary"] = mine & theirs
             else:  # the rows of the columns that are not 0/1 on every rank, with their weights
                 theirs = (other[:, ~seen["binary"]].astype(np.float64), np.ones(len(other)))
             return [mine, theirs] if rank == 0 else [theirs, mine]
@@ -207,3 +209,20 @@ def test_a_row_of_weight_two_counts_as_the_row_repeated_and_weight_zero_as_left_
     np.testing.assert_allclose(weighted.center, repeated.center, rtol=1e-12)
     np.testing.assert_allclose(weighted.scale, repeated.scale, rtol=1e-12)
     np.testing.assert_array_equal(weighted.compress, repeated.compress)
+
+
+def test_fingerprints_beside_descriptors_keep_their_bits_and_their_sparse_first_layer():
+    rng = np.random.RandomState(5)
+    bits = (rng.rand(400, 300) < 0.03).astype(np.float64)
+    descriptors = _raw_columns(400, rng)  # dense columns in their units, a twentieth of the input
+    X = np.hstack([bits, descriptors])
+    assert np.count_nonzero(X) / X.size < 0.1
+    scaling = fit_scaling(X, "auto")
+    np.testing.assert_array_equal(scaling.transform(X)[:, :300], bits)
+    assert (scaling.scale[300:] != 1).all()
+    y = np.column_stack([np.log(descriptors[:, 4]) > 0, bits[:, :5].sum(axis=1) > 0]).astype(float)
+    params = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+    clf = MaskedMultiTaskClassifier(**params).fit(X[:300], y[:300])
+    assert sparse_batches(clf, X) and clf.net_.module_.sparse_layer is not None
+    raw = MaskedMultiTaskClassifier(**params, input_transform="none").fit(X[:300], y[:300])
+    assert clf.score(X[300:], y[300:]) > raw.score(X[300:], y[300:]) + 0.1
