@@ -21,7 +21,7 @@ from . import _fit_labels as fit_labels
 from . import _inputs as inputs
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
-from ._predictor import NetworkPredictor
+from ._predictor import NetworkPredictor, validated_rows
 from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
@@ -358,7 +358,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         rows share its batch (float32 matrix products differ in the last bit with batch size).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
+        X = validated_rows(self, X)
         outputs = self._raw_forward(inputs.encode(X, inputs.levels_of(self)), members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
             by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
