@@ -66,8 +66,15 @@ __all__ = ["output_tasks", "to_onnx"]
 #: "zipmap" is accepted and ignored, as skl2onnx's ``MultiOutputClassifier`` ignores it: skl2onnx's
 #: pipeline parser gives every classifier step ``zipmap=True``, and multi-task outputs have no
 #: ZipMap form
-OPTIONS = {"per_task_probabilities": [False, True], "return_std": [False, True], "zipmap": [True, False]}
-_DEFAULTS = {"per_task_probabilities": False, "return_std": False}
+OPTIONS = {
+    "per_task_probabilities": [False, True],
+    "return_std": [False, True],
+    "dense_first_layer": [False, True],
+    "zipmap": [True, False],
+}
+_DEFAULTS = {"per_task_probabilities": False, "return_std": False, "dense_first_layer": False}
+# ScatterND adds its updates (reduction="add") from this opset on
+_SCATTER_ADD_OPSET = 16
 _ALIASES = {
     MaskedMultiTaskClassifier: "SklearnMtlMaskedMultiTaskClassifier",
     MaskedMultiTaskRegressor: "SklearnMtlMaskedMultiTaskRegressor",
@@ -226,11 +233,14 @@ def _convert(scope, operator, container):
         X = graph.node("Cast", X, to=TensorProto.FLOAT)
     module = model.net_.module_
     features = _network_input(graph, model, X)
+    # a first layer that reads non-zeros only is written so, where the opset allows
+    nonzeros = not options["dense_first_layer"] and graph.opset >= _SCATTER_ADD_OPSET
     if isinstance(module, MemberEnsembleNet):
-        members = _ensemble_outputs(graph, module, features)
+        members = _ensemble_outputs(graph, module, features, nonzeros and module.sparse_layer is not None)
         parts = _Parts.of_members(graph, model.tasks_, members, module.n_members)
     else:
-        parts = _Parts.of_outputs(graph, model.tasks_, _trunk_outputs(graph, module, features))
+        outputs = _trunk_outputs(graph, module, features, nonzeros and module.sparse_layer is not None)
+        parts = _Parts.of_outputs(graph, model.tasks_, outputs)
     for variable, (_, kind, tasks) in zip(operator.outputs, _layout(model, options), strict=True):
         name = variable.full_name
         if kind == "label":
@@ -336,11 +346,45 @@ def _network_input(graph, model, X):
     return graph.node("Concat", own, indicators, axis=1)
 
 
-def _trunk_outputs(graph, module, features):
+def _nonzeros(graph, X):
+    """X's non-zeros, row after row: their rows (nnz, 1), columns (nnz,) and values (nnz,)."""
+    where = graph.node("NonZero", graph.node("Not", graph.node("Equal", X, graph.const(np.zeros(1)))))  # (2, nnz)
+    positions = graph.node("Transpose", where, perm=[1, 0])
+    values = graph.node("GatherND", X, positions)
+    one = graph.const(np.array([1], np.int64))
+    rows = graph.node("Slice", positions, graph.const(np.array([0], np.int64)), one, one)
+    columns = graph.node("Gather", where, graph.const(np.array(1, np.int64)), axis=0)
+    return rows, columns, values
+
+
+def _scatter_rows(graph, X, rows, contributions, shape):
+    """The sum of ``contributions`` (nnz, *shape) by row of X: (n_samples, *shape), as the
+    package's ``EmbeddingBag`` sums them (in the order of the non-zeros, from zero)."""
+    n_rows = graph.node(
+        "Slice",
+        graph.node("Shape", X),
+        graph.const(np.array([0], np.int64)),
+        graph.const(np.array([1], np.int64)),
+    )
+    size = graph.node("Concat", n_rows, graph.const(np.array(shape, np.int64)), axis=0)
+    zeros = graph.node("ConstantOfShape", size, value=numpy_helper.from_array(np.zeros(1, dtype=graph.dtype)))
+    return graph.node("ScatterND", zeros, rows, contributions, reduction="add")
+
+
+def _trunk_outputs(graph, module, features, nonzeros):
     """A :class:`SharedTrunkNet`'s (n_samples, n_outputs) outputs in evaluation mode."""
     hidden = features
-    if module.sparse_layer is not None:  # a dense product of the same weight
-        hidden = graph.linear(hidden, _numpy(module.sparse_layer.bag.weight), _numpy(module.sparse_layer.bias))
+    if module.sparse_layer is not None:
+        weight, bias = _numpy(module.sparse_layer.bag.weight), _numpy(module.sparse_layer.bias)
+        if nonzeros:  # the weight rows of each row's non-zero columns, scaled and summed
+            rows, columns, values = _nonzeros(graph, hidden)
+            picked = graph.node("Gather", graph.const(weight, "weight"), columns, axis=0)
+            contributions = graph.node("Mul", picked, graph.with_axes("Unsqueeze", values, [1]))
+            hidden = graph.node(
+                "Add", _scatter_rows(graph, hidden, rows, contributions, [weight.shape[1]]), graph.const(bias, "bias")
+            )
+        else:  # a dense product of the same weight
+            hidden = graph.linear(hidden, weight, bias)
     for layer in module.trunk:
         if isinstance(layer, nn.Linear):
             hidden = graph.linear(hidden, _numpy(layer.weight).T, _numpy(layer.bias))
@@ -369,10 +413,12 @@ def _own_outputs(graph, module, shared):
     return graph.node("Add", by_row, graph.const(heads_bias, "bias"))
 
 
-def _ensemble_outputs(graph, module, features):
+def _ensemble_outputs(graph, module, features, nonzeros):
     """A :class:`MemberEnsembleNet`'s members' outputs, (n_members, n_samples, n_outputs)."""
     weight = _numpy(module._input_weight())
-    if module.shared_input_weight:
+    if nonzeros:
+        hidden = _ensemble_first_layer_of_nonzeros(graph, module, features, weight)
+    elif module.shared_input_weight:
         scaled = graph.node("Mul", features, graph.const(_numpy(module.input_scale)[:, None, :], "input_scale"))
         hidden = graph.node("MatMul", scaled, graph.const(weight[0], "weight"))
         hidden = graph.node("Mul", hidden, graph.const(_numpy(module.output_scale)[:, None, :], "output_scale"))
@@ -383,6 +429,28 @@ def _ensemble_outputs(graph, module, features):
     for weight, bias in zip(module.weights, module.biases, strict=True):
         hidden = graph.activation(graph.linear(hidden, _numpy(weight), _numpy(bias)[:, None, :]), module.activation)
     return graph.linear(hidden, _numpy(module.head_weight), _numpy(module.head_bias)[:, None, :])
+
+
+def _ensemble_first_layer_of_nonzeros(graph, module, X, weight):
+    """Every member's first layer before its bias from X's non-zeros only, (n_members, n, width)."""
+    rows, columns, values = _nonzeros(graph, X)
+    n_members, width = module.n_members, weight.shape[2]
+    if module.shared_input_weight:  # each member scales the values by its signs, then the outputs
+        scales = graph.node("Gather", graph.const(_numpy(module.input_scale).T, "input_scale"), columns, axis=0)
+        scaled = graph.node("Mul", graph.with_axes("Unsqueeze", values, [1]), scales)  # (nnz, n_members)
+        picked = graph.with_axes(
+            "Unsqueeze", graph.node("Gather", graph.const(weight[0], "weight"), columns, axis=0), [1]
+        )
+        contributions = graph.node("Mul", picked, graph.with_axes("Unsqueeze", scaled, [2]))
+    else:
+        picked = graph.node("Gather", graph.const(weight, "weight"), columns, axis=1)  # (n_members, nnz, width)
+        picked = graph.node("Transpose", picked, perm=[1, 0, 2])
+        contributions = graph.node("Mul", picked, graph.with_axes("Unsqueeze", values, [1, 2]))
+    summed = _scatter_rows(graph, X, rows, contributions, [n_members, width])
+    hidden = graph.node("Transpose", summed, perm=[1, 0, 2])
+    if module.shared_input_weight:
+        hidden = graph.node("Mul", hidden, graph.const(_numpy(module.output_scale)[:, None, :], "output_scale"))
+    return hidden
 
 
 class _Parts:

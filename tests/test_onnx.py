@@ -13,6 +13,7 @@ from torch import nn
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 from sklearn_mtl._predictor import _PREDICT_CHUNK
+from sklearn_mtl.modules import MemberEnsembleNet
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -130,9 +131,24 @@ def test_binary_tasks_with_indicator_levels(binary_classifier):
     assert [output.name for output in onx.graph.output] == ["label", "probabilities"]
 
 
-def test_sparse_first_layer_is_a_dense_product(fingerprint_classifier):
+@pytest.mark.parametrize("dense_first_layer", [False, True])
+def test_sparse_first_layer(fingerprint_classifier, dense_first_layer):
+    """Written as the sum of the weight rows of each row's non-zeros, or as a dense product."""
     clf, X = fingerprint_classifier
-    _assert_exported(clf, X)
+    X = X.copy()
+    X[1] = 0  # a row without non-zeros
+    onx, _ = _assert_exported(clf, X, options={"dense_first_layer": dense_first_layer})
+    operators = {node.op_type for node in onx.graph.node}
+    assert ("ScatterND" in operators) != dense_first_layer
+
+
+def test_sparse_first_layer_before_opset_16_is_a_dense_product(fingerprint_classifier):
+    clf, X = fingerprint_classifier
+    onx = sklearn_onnx.to_onnx(clf, X[:1], target_opset=15)
+    assert "ScatterND" not in {node.op_type for node in onx.graph.node}
+    session = _session(onx)
+    probabilities = session.run(None, {session.get_inputs()[0].name: X[:50]})[1]
+    np.testing.assert_allclose(np.hstack(probabilities), np.hstack(clf.predict_proba(X[:50])), rtol=0, atol=1e-10)
 
 
 def test_float32_input_keeps_float32(fingerprint_classifier):
@@ -225,10 +241,28 @@ def test_ensemble_with_a_shared_sparse_first_layer():
     clf = MaskedMultiTaskClassifier(**SMALL, ensemble_size=3).fit(X, _with_missing(y.astype(float)))
     assert clf.net_.module_.shared_input_weight
     _assert_exported(clf, X)
+    _assert_exported(clf, X[:100], options={"dense_first_layer": True})
     mixed = MaskedMultiTaskEstimator(**SMALL, ensemble_size=3, task_types=["classification", "regression"]).fit(
         X, np.column_stack([y[:, 0].astype(float), X[:, :20].sum(axis=1)])
     )
     _assert_exported(mixed, X, options={"return_std": True})
+
+
+def test_ensemble_with_own_sparse_first_layers(fingerprint_classifier):
+    """Members that each own their first layer's weight and read non-zeros (a module set by hand)."""
+    clf, X = fingerprint_classifier
+    clf = pickle.loads(pickle.dumps(clf))
+    fitted = clf.net_.module_
+    members = MemberEnsembleNet(
+        n_features=X.shape[1],
+        n_outputs=fitted.heads.out_features,
+        n_members=3,
+        hidden_layer_sizes=(8,),
+        losses=[task.loss for task in clf.tasks_],
+        sparse_input=True,
+    )
+    clf.net_.module_ = members.eval()
+    _assert_exported(clf, X[:300])
 
 
 def test_pickled_pipeline(binary_classifier):
