@@ -22,6 +22,12 @@ Outputs, laid out as skl2onnx lays out ``MultiOutputClassifier`` and ``MultiOutp
   1``), the standard deviation of its members' predictions of each regression task, as
   ``predict(X, return_std=True)`` gives it.
 
+A mostly-zero first layer (the package's sparse first layer, on fingerprints or counts) is
+written as the package computes it, the sum of the weight rows of each row's non-zero columns
+(``NonZero``, ``Gather``, ``ScatterND`` with ``reduction="add"``, opset 16 or later), whose cost
+follows the non-zeros; the option ``{"dense_first_layer": True}``, or an older ``target_opset``,
+writes a dense ``MatMul`` of the same weight instead.
+
 A mixed estimator's outputs hold its classification and its regression tasks in task order; which
 task each column is, :func:`output_tasks` says, and :func:`to_onnx` writes it into the model's
 metadata (skl2onnx gives converters no way to write model metadata).

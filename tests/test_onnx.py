@@ -100,7 +100,9 @@ def _assert_exported(model, X, options=None, atol=1e-10, sizes=(1, 2, None)):
                 np.testing.assert_array_equal(got[name], want.astype(str) if want.dtype == object else want)
             elif name.startswith(("variable", "probabilities")):
                 assert got[name].dtype == X.dtype
-                np.testing.assert_allclose(got[name], want, rtol=0 if atol < 1e-8 else atol, atol=atol, err_msg=name)
+                # float32 holds a regression target of 100 to 8e-6: its values get a relative term too
+                rtol = 1e-6 if X.dtype == np.float32 and name.startswith("variable") else 0
+                np.testing.assert_allclose(got[name], want, rtol=rtol, atol=atol, err_msg=name)
             else:  # labels
                 assert got[name].dtype == want.dtype
                 np.testing.assert_array_equal(got[name], want, err_msg=name)
@@ -232,7 +234,7 @@ def test_ensemble_regressor_in_a_pipeline_with_its_std():
     y = _with_missing(np.column_stack([X[:, 1] * 5 + 100, X[:, 2] - X[:, 3]]))
     pipe = make_pipeline(StandardScaler(), MaskedMultiTaskRegressor(**SMALL, ensemble_size=3)).fit(X, y)
     _assert_exported(pipe, X, options={"return_std": True}, atol=1e-9)
-    _assert_exported(pipe, X.astype(np.float32), options={"return_std": True}, atol=1e-4)
+    _assert_exported(pipe, X.astype(np.float32), options={"return_std": True}, atol=1e-5)
 
 
 def test_ensemble_with_a_shared_sparse_first_layer():
