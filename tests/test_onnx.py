@@ -65,6 +65,9 @@ def _expected(model, X, options):
         indices = [task.index for task in tasks]
         if kind == "label":
             labels = columns[:, indices]
+            dtype = sklearn_onnx._label_dtype(tasks)
+            if dtype.kind != "O":  # a mixed model's predict stacks its classes with its regression targets
+                labels = labels.astype(dtype)
             expected[name] = labels.ravel() if est._y_was_1d else labels
         elif kind == "probabilities":
             expected[name] = [probabilities[index] for index in indices]
@@ -227,6 +230,18 @@ def test_mixed_estimator_with_string_classes():
         "probabilities": ["task_0", "task_2"],
         "variable": ["task_1"],
     }
+
+
+def test_mixed_estimator_with_integer_classes_keeps_them_integers():
+    X = _narrow(300)
+    y = np.empty((len(X), 2), dtype=object)  # each column keeps its type: integer classes, float targets
+    y[:, 0] = np.digitize(X[:, 1], [-0.5, 0.5]) + 1
+    y[:, 1] = X[:, 2] * 3
+    est = MaskedMultiTaskEstimator(**SMALL, task_types=["classification", "regression"]).fit(X, y)
+    assert est.classes_[0].dtype.kind == "i"
+    assert est.predict(X[:2]).dtype == np.float64  # predict stacks the classes with the targets
+    _, session = _assert_exported(est, X)
+    assert [output.type for output in session.get_outputs()][0] == "tensor(int64)"
 
 
 def test_ensemble_regressor_in_a_pipeline_with_its_std():
