@@ -26,9 +26,8 @@ from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
     check_partial_fit_classes,
-    decode_outputs,
+    decode_predictions,
     describe_tasks,
-    stack_predictions,
     task_probabilities,
     task_stds,
 )
@@ -398,8 +397,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             members = self._forward(X, members=True)
             outputs = self._predictor_.module.combine(members).numpy()
             std = task_stds(self.tasks_, members.numpy())
-        columns = decode_outputs(self.tasks_, outputs)
-        prediction = columns[0] if self._y_was_1d else stack_predictions(columns)
+        prediction = decode_predictions(self.tasks_, outputs, self._y_was_1d)
         if not return_std:
             return prediction
         return prediction, std[:, 0] if self._y_was_1d else std
