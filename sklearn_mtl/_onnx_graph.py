@@ -20,7 +20,7 @@ _AXES_INPUT_OPSET = {"Squeeze": 13, "Unsqueeze": 13, "ReduceMean": 18, "ReduceLo
 _SCATTER_ADD_OPSET = 16
 
 
-def _label_dtype(tasks):
+def label_dtype(tasks):
     """The one numpy dtype that the ``label`` output can hold all classification tasks' classes in,
     as ``predict`` stacks them (str when any task's classes are not numbers or bools)."""
     dtypes = [np.asarray(task.classes.tolist()).dtype for task in tasks]
@@ -421,7 +421,7 @@ def _one(dtype):
 
 def _labels(graph, parts, tasks, y_was_1d, name):
     """The ``label`` output: each task's class, looked up in one flat table of all their classes."""
-    dtype = _label_dtype(tasks)
+    dtype = label_dtype(tasks)
     table = np.concatenate([np.asarray(task.classes.tolist(), dtype=dtype) for task in tasks])
     offsets = np.cumsum([0] + [len(task.classes) for task in tasks])[:-1]
     indices = graph.node("Add", parts.class_indices(tasks), graph.const(offsets.astype(np.int64), "offsets"))

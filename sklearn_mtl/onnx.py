@@ -57,7 +57,7 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 
 from ._classifier import MaskedMultiTaskClassifier
 from ._estimator import MaskedMultiTaskEstimator
-from ._onnx_graph import _label_dtype, write_graph
+from ._onnx_graph import label_dtype, write_graph
 from ._regressor import MaskedMultiTaskRegressor
 from .modules import MemberEnsembleNet, SharedTrunkNet
 
@@ -180,7 +180,7 @@ def _parse(scope, model, inputs, custom_parsers=None):
     float_type = DoubleTensorType if isinstance(inputs[0].type, DoubleTensorType) else FloatTensorType
     for name, kind, tasks in _layout(model, options):
         if kind == "label":
-            variable_type = _LABEL_TYPES[_label_dtype(tasks).kind]()
+            variable_type = _LABEL_TYPES[label_dtype(tasks).kind]()
         elif kind == "probabilities":
             variable_type = SequenceType(float_type())
         else:

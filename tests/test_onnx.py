@@ -65,7 +65,7 @@ def _expected(model, X, options):
         indices = [task.index for task in tasks]
         if kind == "label":
             labels = columns[:, indices]
-            dtype = sklearn_onnx._label_dtype(tasks)
+            dtype = sklearn_onnx.label_dtype(tasks)
             if dtype.kind != "O":  # a mixed model's predict stacks its classes with its regression targets
                 labels = labels.astype(dtype)
             expected[name] = labels.ravel() if est._y_was_1d else labels
