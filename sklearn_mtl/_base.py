@@ -21,14 +21,13 @@ from . import _fit_labels as fit_labels
 from . import _inputs as inputs
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
-from ._predictor import NetworkPredictor
+from ._predictor import NetworkPredictor, validated_rows
 from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
     check_partial_fit_classes,
-    decode_outputs,
+    decode_predictions,
     describe_tasks,
-    stack_predictions,
     task_probabilities,
     task_stds,
 )
@@ -360,7 +359,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         rows share its batch (float32 matrix products differ in the last bit with batch size).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
+        X = validated_rows(self, X)
         outputs = self._raw_forward(inputs.network_input(self, X), members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
             by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
@@ -400,8 +399,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             members = self._forward(X, members=True)
             outputs = self._predictor_.module.combine(members).numpy()
             std = task_stds(self.tasks_, members.numpy())
-        columns = decode_outputs(self.tasks_, outputs)
-        prediction = columns[0] if self._y_was_1d else stack_predictions(columns)
+        prediction = decode_predictions(self.tasks_, outputs, self._y_was_1d)
         if not return_std:
             return prediction
         return prediction, std[:, 0] if self._y_was_1d else std

@@ -16,8 +16,9 @@ import copy
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils.validation import validate_data
 
-from ._batches import csr_rows, takes_sparse_batches
+from ._batches import csr_rows, dense_csr_rows, takes_sparse_batches
 
 # Rows per forward pass at prediction time, at most, and outputs per pass (rows x outputs): bounds
 # the memory of the pass (32 MiB of float64 outputs with thousands of tasks), and does not change
@@ -68,11 +69,9 @@ class NetworkPredictor:
         """The module's outputs for X (a float array or a scipy CSR matrix) as a float64 CPU tensor;
         with ``members``, an ensemble's members' own ones, (n_members, n_samples, n_outputs)."""
         call = self.module.member_outputs if members else self.module
-        if sp.issparse(X) or self.sparse_batches:
-            # once, not per chunk; a first layer that reads non-zeros only (mostly-zero X) reads a
-            # dense X's non-zeros too: the same function at a fraction of a dense product's cost
-            X = sp.csr_matrix(X, dtype=np.float64)
-        else:
+        if sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=np.float64)  # once, not per chunk
+        elif not self.sparse_batches:
             X = np.require(X, np.float64, ["C", "W"])  # torch warns on read-only arrays
         outputs = []
         with torch.inference_mode():
@@ -80,8 +79,39 @@ class NetworkPredictor:
                 rows = slice(start, start + self.chunk)
                 if sp.issparse(X):
                     inputs = csr_rows(X, rows, self.sparse_batches, self.device)
+                elif self.sparse_batches:
+                    # a first layer that reads non-zeros only (mostly-zero X) reads a dense X's
+                    # non-zeros too: the same function at a fraction of a dense product's cost
+                    inputs = dense_csr_rows(X[rows]).to(self.device)
                 else:
                     inputs = torch.from_numpy(X[rows]).to(self.device)
                 outputs.append(call(inputs).cpu())
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1 if members else 0)
 
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def validated_rows(est, X):
+    """X as ``validate_data(est, X, reset=False)`` returns it for prediction (float32 or float64,
+    dense or CSR), checked once per call.
+
+    A 2-D float ndarray of the fitted width, without feature names on either side and with a
+    finite sum (so every value finite), is returned as it is, which is what ``validate_data``
+    returns for it, in a twentieth of its time: its checks cost more than a one-row prediction's
+    network (``benchmarks/bench_predict.py``). Anything else goes through ``validate_data``, whose
+    conversions, checks and error messages apply unchanged.
+    """
+    plain = (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _FLOATS
+        and X.shape[0] > 0
+        and X.shape[1] == est.n_features_in_
+        and "feature_names_in_" not in est.__dict__
+    )
+    if plain:
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum takes the long way
+            if np.isfinite(X.sum()):
+                return X
+    return validate_data(est, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))

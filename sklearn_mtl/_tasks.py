@@ -332,6 +332,22 @@ def decode_outputs(tasks, outputs):
     return [task.decode(part) for task, part in zip(tasks, split_outputs(tasks, outputs), strict=True)]
 
 
+def decode_predictions(tasks, outputs, y_was_1d=False):
+    """``predict``'s array from the network's fused outputs: (n_samples, n_tasks) in each task's
+    labels or units (a common dtype, or object when labels are strings), 1-D with ``y_was_1d``.
+
+    When every task is binary with classes of one dtype (12 Tox21 assays, say), all are decoded in
+    one lookup, ``classes[task, logit > 0]``: one call per task, then stacking the columns, cost
+    more than the network's forward pass on a single row.
+    """
+    binary = all(task.kind == "classification" and len(task.classes) == 2 for task in tasks)
+    if binary and not y_was_1d and len({task.classes.dtype for task in tasks}) == 1:
+        table = np.stack([task.classes for task in tasks])
+        return table[np.arange(len(tasks)), (outputs > 0).astype(np.intp)]
+    columns = decode_outputs(tasks, outputs)
+    return columns[0] if y_was_1d else stack_predictions(columns)
+
+
 def task_stds(tasks, member_outputs):
     """The standard deviation over an ensemble's members of each regression task's prediction, in the
     task's units: a (n_samples, n_tasks) array, NaN for a classification task.

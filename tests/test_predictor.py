@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.utils.validation import validate_data
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl._batches import csr_rows, dense_csr_rows
 from sklearn_mtl._inputs import network_input
-from sklearn_mtl._predictor import NetworkPredictor
+from sklearn_mtl._predictor import NetworkPredictor, validated_rows
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.01, random_state=0)
 
@@ -104,3 +106,38 @@ def test_a_module_changed_in_place_after_fit_is_not_predicted_with_stale_weights
     assert not predictor.is_current(clf.net_.module_)
     probabilities = clf.predict_proba(X)
     assert clf._predictor_ is not predictor and all(p[:, 1].min() > 0.9 for p in probabilities)
+
+
+def test_dense_rows_give_the_csr_tensor_that_scipy_gives():
+    X = (np.random.RandomState(0).rand(6, 40) < 0.1).astype(np.float32) * 3
+    X[2] = 0  # a row without non-zeros
+    got = dense_csr_rows(X)
+    want = csr_rows(sp.csr_matrix(X, dtype=np.float64), slice(None), True, "cpu")
+    assert got.dtype == torch.float64 and got.layout == torch.sparse_csr
+    for part in ("crow_indices", "col_indices", "values"):
+        torch.testing.assert_close(getattr(got, part)(), getattr(want, part)(), rtol=0, atol=0)
+
+
+def test_rows_are_validated_once_as_validate_data_would():
+    X, y = _data()
+    clf = MaskedMultiTaskClassifier(**SMALL).fit(X, y)
+    # a float ndarray of the fitted width comes back as it is, as validate_data returns it (a sum
+    # that overflows goes the long way, which finds the values finite)
+    for rows in (X[:1], X[:5].astype(np.float32), np.full((1, 4), 1e308)):
+        np.testing.assert_array_equal(validated_rows(clf, rows), validate_data(clf, rows, reset=False))
+    rows = X[:1]
+    assert validated_rows(clf, rows) is rows
+    # everything else goes through validate_data, with its conversions and its messages
+    np.testing.assert_array_equal(validated_rows(clf, X[:2].tolist()), X[:2])
+    assert validated_rows(clf, sp.csr_matrix(X[:2])).format == "csr"
+    bad = X[:3].copy()
+    bad[1, 2] = np.inf
+    for rows, message in [(bad, "infinity"), (X[:, :3], "3 features"), (X[0], "2D array"), (X[:0], "0 sample")]:
+        with pytest.raises(ValueError, match=message):
+            validated_rows(clf, rows)
+        with pytest.raises(ValueError, match=message):
+            clf.predict(rows)
+    pd = pytest.importorskip("pandas")
+    named = MaskedMultiTaskClassifier(**SMALL).fit(pd.DataFrame(X, columns=list("abcd")), y)
+    with pytest.warns(UserWarning, match="feature names"):
+        named.predict(X[:2])

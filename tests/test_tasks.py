@@ -13,6 +13,7 @@ from sklearn_mtl._tasks import (
     Task,
     class_weight_multipliers,
     decode_outputs,
+    decode_predictions,
     describe_tasks,
     encode_labels,
     split_outputs,
@@ -222,3 +223,24 @@ def test_task_probabilities_of_every_kind_equal_each_tasks_own():
         if slow is not None:
             np.testing.assert_allclose(fast, slow, rtol=1e-15)
             assert fast.flags.c_contiguous and fast.shape == slow.shape
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([[0, 3], [1, 4], [0, 4], [1, 3]]),  # ints: one lookup for every task
+        np.array([["a", "x"], ["b", "y"], ["a", "y"], ["b", "x"]], dtype=object),  # strings: one lookup
+        np.array([[True, False], [False, True], [True, True], [False, False]]),  # bools: one lookup
+        np.array([[0, 1.5], [1, 2.5], [0, 0.5], [1, 1.0]]),  # a regression task: task by task
+        pd.DataFrame({"i": [0, 1, 0, 1], "s": ["a", "b", "b", "a"]}),  # two dtypes: task by task
+    ],
+)
+def test_decoded_predictions_equal_each_tasks_own_stacked(y):
+    kinds = ["classification", "regression"] if np.asarray(y).dtype == float else "classification"
+    tasks, _ = _describe(y, task_types=kinds)
+    outputs = np.random.RandomState(0).normal(size=(6, sum(task.head_width for task in tasks)))
+    together = decode_predictions(tasks, outputs)
+    alone = stack_predictions(decode_outputs(tasks, outputs))
+    assert together.dtype == alone.dtype and together.shape == (6, 2)
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(decode_predictions(tasks[:1], outputs[:, :1], y_was_1d=True), alone[:, 0])
