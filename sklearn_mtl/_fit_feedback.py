@@ -20,7 +20,7 @@ from skorch.callbacks import Callback
 
 from . import _distributed as distributed
 from ._batches import takes_sparse_batches
-from ._sklearn_compat import fitted_by_model_selection
+from ._sklearn_compat import fit_callback_context, fitted_by_model_selection, open_callback_context
 
 #: what a fit ended by Ctrl-C warns, in MLPClassifier's words
 INTERRUPTED = "Training interrupted by user."
@@ -137,6 +137,10 @@ class FitFeedback(Callback):
             self._finish_epoch(net)
         elif self.epoch_context_ is not None:
             self.epoch_context_.call_on_fit_task_end(estimator=self.estimator_)
+        if self.interrupt_requested_ and self.stop_reason_ is None and not self.aborted_:
+            # Ctrl-C after the last epoch's report: the fit is whole, and reported as interrupted
+            self.stop_reason_ = "interrupted"
+            net.history.record("interrupted", True)
         if self.verbose_:
             self._print(self._summary(net))
         for name in self._TRANSIENT:
@@ -279,9 +283,8 @@ def begin(est, X, y, sample_weight, n_epochs):
     """Open scikit-learn's callback context of ``est``'s fit (a task of ``n_epochs`` subtasks, one per
     epoch; with scikit-learn >= 1.9) and ready ``est.net_``'s :class:`FitFeedback` for the training."""
     metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-    context = None
-    if hasattr(est, "_init_callback_context"):
-        context = est._init_callback_context(max_subtasks=n_epochs)
+    context = open_callback_context(est, n_epochs)
+    if context is not None:
         context.call_on_fit_task_begin(estimator=est, X=X, y=y, metadata=metadata)
     feedback = _feedback(est.net_)
     if feedback is not None:  # (a net pickled before FitFeedback existed has none)
@@ -292,7 +295,7 @@ def end(est, X, y, sample_weight, n_epochs, n_epochs_before, incremental):
     """Close the fit's callback context and say how training ended: a ConvergenceWarning when a
     constant learning rate ran all ``n_epochs`` epochs; after Ctrl-C, a warning, and a search or
     cross-validation that runs this fit is stopped too (the fitted model is kept)."""
-    context = getattr(est, "_callback_fit_ctx", None)
+    context = fit_callback_context(est)
     if context is not None:
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         context.call_on_fit_task_end(estimator=est, X=X, y=y, metadata=metadata, reconstruction_attributes={})

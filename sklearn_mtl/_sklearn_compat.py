@@ -36,8 +36,24 @@ __all__ = [
     "_cached_call",
     "_check_sample_weight",
     "_fit_context",
+    "fit_callback_context",
     "fitted_by_model_selection",
+    "open_callback_context",
 ]
+
+
+def open_callback_context(estimator, max_subtasks):
+    """Open the callback context of ``estimator``'s fit, a task of ``max_subtasks`` subtasks, and set
+    its callbacks up (the mixin's ``_init_callback_context``); None without the callback API."""
+    if not HAS_CALLBACK_API:
+        return None
+    return estimator._init_callback_context(max_subtasks=max_subtasks)
+
+
+def fit_callback_context(estimator):
+    """The callback context of ``estimator``'s fit in progress, or None (scikit-learn removes it when
+    the fit ends)."""
+    return getattr(estimator, "_callback_fit_ctx", None)
 
 
 def fitted_by_model_selection():

@@ -322,3 +322,16 @@ def test_ctrl_c_during_add_tasks_warns_too(data):
         clf.add_tasks(X, y[:, 2:])
     assert caught[0].filename == __file__
     assert clf.n_iter_ == 5 and clf.history_[-1]["interrupted"] is True and clf.n_tasks_ == 3
+
+
+def test_ctrl_c_in_the_epoch_that_early_stopping_ends_is_reported(data, capsys):
+    X, y = data
+    # tol=10: no epoch improves on the first, so early stopping ends epoch 2, before FitFeedback's turn
+    params = dict(SMALL, early_stopping=True, learning_rate_schedule="constant", n_iter_no_change=1, tol=10.0)
+    clf = MaskedMultiTaskClassifier(**params, callbacks=[CtrlC(epoch=2, mid_epoch=True)], verbose=1)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2 and clf.history_[-1]["interrupted"] is True
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].split()[0] == "2/6"  # the epoch that early stopping ended is logged too
+    assert "interrupted by user (Ctrl-C) after epoch 2" in lines[-1]
