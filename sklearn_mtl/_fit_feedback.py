@@ -85,7 +85,7 @@ class FitFeedback(Callback):
         self.sink = sink
 
     # what one training holds (the callback context, the fit's X and y): never pickled
-    _TRANSIENT = ("context_", "fit_inputs_", "n_epochs_", "epoch_context_", "estimator_")
+    _TRANSIENT = ("pending_", "context_", "fit_inputs_", "n_epochs_", "epoch_context_", "estimator_")
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -94,12 +94,16 @@ class FitFeedback(Callback):
         return state
 
     def prepare(self, context, X, y, metadata, n_epochs):
-        """Set before a fit's training (:func:`begin`): scikit-learn's callback context of the fit
-        (None without), the fit's inputs for its hooks, and the epoch budget."""
-        self.context_, self.fit_inputs_, self.n_epochs_ = context, (X, y, metadata), n_epochs
+        """Set before a fit's training (:func:`begin`), for the next training only: scikit-learn's
+        callback context of the fit (None without), the fit's inputs for its hooks, and the epoch
+        budget."""
+        self.pending_ = context, (X, y, metadata), n_epochs
 
     # -- skorch's events ----------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, **kwargs):
+        # what prepare() set for this training; a training without it (add_tasks) has none, and
+        # nothing of an earlier training that failed is left over
+        self.context_, self.fit_inputs_, self.n_epochs_ = self.__dict__.pop("pending_", (None, None, None))
         self.estimator_ = getattr(net, "estimator_", None)
         self.first_epoch_ = len(net.history)  # (after a warm start, the earlier epochs are there)
         self.logged_ = self.first_epoch_
@@ -113,9 +117,8 @@ class FitFeedback(Callback):
             self._print(self._header(net))
 
     def on_epoch_begin(self, net, **kwargs):
-        context = self.__dict__.get("context_")
-        if context is not None:
-            self.epoch_context_ = context.subcontext(task_name="epoch")
+        if self.context_ is not None:
+            self.epoch_context_ = self.context_.subcontext(task_name="epoch")
             X, y, metadata = self.fit_inputs_
             self.epoch_context_.call_on_fit_task_begin(estimator=self.estimator_, X=X, y=y, metadata=metadata)
 
@@ -203,7 +206,7 @@ class FitFeedback(Callback):
         if est is not None and hasattr(est, "input_transform_"):
             transform = est.input_transform_
             parts.append(f"input transform {'none' if transform is None else type(transform).__name__}")
-        budget = getattr(self, "n_epochs_", None)
+        budget = self.n_epochs_
         parts.append(f"batch {net.batch_size}, " + ("epochs ?" if budget is None else f"{budget} epochs"))
         if net.train_split is not None:
             fraction = getattr(est, "validation_fraction", None)
@@ -240,7 +243,7 @@ class FitFeedback(Callback):
     def _row(self, net):
         epoch = net.history[-1]
         number = len(net.history)
-        budget = getattr(self, "n_epochs_", None)
+        budget = self.n_epochs_
         done = number - self.first_epoch_
         label = f"{number}" if budget is None else f"{number}/{self.first_epoch_ + budget}"
         values = "".join(f" {_number(epoch.get(key)):>11}" for key, _ in self._columns(net))
@@ -251,7 +254,7 @@ class FitFeedback(Callback):
     def _summary(self, net):
         ran = len(net.history) - self.first_epoch_
         elapsed = _seconds(time.perf_counter() - self.start_)
-        budget = getattr(self, "n_epochs_", None)
+        budget = self.n_epochs_
         of = "" if budget is None else f" of {budget}"
         why = {
             "interrupted": f"interrupted by user (Ctrl-C) after epoch {len(net.history)}",
