@@ -41,6 +41,10 @@ def _seconds(seconds):
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
+def _epochs(count):
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
 def _number(value):
     """A history value in a column: 4 significant digits, or '-' where there is none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -112,7 +116,9 @@ class FitFeedback(Callback):
         self.interrupt_requested_ = self.aborted_ = False
         self.epoch_context_ = None
         self.verbose_ = getattr(self.estimator_, "verbose", 0) if _rank_zero() else 0
-        if self.verbose_:
+        # one more epoch of a fitted model (each partial_fit call after the first): its line only
+        self.one_more_ = self.n_epochs_ == 1 and self.first_epoch_ > 0
+        if self.verbose_ and not self.one_more_:
             self._print(self._describe(net, X))
             self._print(self._header(net))
 
@@ -144,7 +150,7 @@ class FitFeedback(Callback):
             # Ctrl-C after the last epoch's report: the fit is whole, and reported as interrupted
             self.stop_reason_ = "interrupted"
             net.history.record("interrupted", True)
-        if self.verbose_:
+        if self.verbose_ and not (self.one_more_ and self.stop_reason_ is None and not self.aborted_):
             self._print(self._summary(net))
         for name in self._TRANSIENT:
             self.__dict__.pop(name, None)
@@ -207,7 +213,7 @@ class FitFeedback(Callback):
             transform = est.input_transform_
             parts.append(f"input transform {'none' if transform is None else type(transform).__name__}")
         budget = self.n_epochs_
-        parts.append(f"batch {net.batch_size}, " + ("epochs ?" if budget is None else f"{budget} epochs"))
+        parts.append(f"batch {net.batch_size}, " + ("epochs ?" if budget is None else _epochs(budget)))
         if net.train_split is not None:
             fraction = getattr(est, "validation_fraction", None)
             held = "" if fraction is None else f" of {fraction:g}"
@@ -245,10 +251,11 @@ class FitFeedback(Callback):
         number = len(net.history)
         budget = self.n_epochs_
         done = number - self.first_epoch_
-        label = f"{number}" if budget is None else f"{number}/{self.first_epoch_ + budget}"
+        counted = budget is not None and not self.one_more_
+        label = f"{number}/{self.first_epoch_ + budget}" if counted else f"{number}"
         values = "".join(f" {_number(epoch.get(key)):>11}" for key, _ in self._columns(net))
         durations = net.history[self.first_epoch_ :, "dur"]
-        eta = "-" if budget is None else _seconds(float(np.mean(durations)) * max(budget - done, 0))
+        eta = _seconds(float(np.mean(durations)) * max(budget - done, 0)) if counted else "-"
         return f"{label:>9}{values}{_seconds(epoch.get('dur', 0.0)):>8}{eta:>8}"
 
     def _summary(self, net):
@@ -262,10 +269,10 @@ class FitFeedback(Callback):
         }.get(self.stop_reason_)
         early = dict(net.callbacks_).get("early_stopping")
         if why is None and early is not None and net.train_split is not None and early.misses_ >= early.patience:
-            why = f"early stopping: {early.monitor} did not improve for {early.patience} epochs"
+            why = f"early stopping: {early.monitor} did not improve for {_epochs(early.patience)}"
         if self.aborted_:
             why = "aborted by a second Ctrl-C: the fit is discarded"
-        line = f"done: {ran} epochs{of} in {elapsed}" + (f"; {why}" if why else "")
+        line = f"done: {_epochs(ran)}{of} in {elapsed}" + (f"; {why}" if why else "")
         if early is not None and early.load_best and net.train_split is not None and early.best_epoch_:
             line += f"; kept epoch {early.best_epoch_} (best {early.monitor} {_number(self._best(net, early))})"
         elif ran:

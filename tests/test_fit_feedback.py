@@ -101,6 +101,16 @@ def test_verbose_two_adds_at_most_ten_task_columns(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_verbose_partial_fit_prints_one_line_per_call_after_the_first(data, capsys):
+    X, y = data
+    clf = MaskedMultiTaskClassifier(**SMALL, verbose=1)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[[0.0, 1.0]] * 3)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("MaskedMultiTaskClassifier: 200 rows") and "1 epoch;" in lines[0]
+    assert [line.split()[0] for line in lines[2:]] == ["1/1", "done:", "2", "3"]
+
+
 def test_verbose_names_a_sparse_first_layer(data, capsys):
     X, y = data
     MaskedMultiTaskClassifier(**dict(SMALL, max_iter=1), verbose=1).fit(sp.csr_matrix(X), y)
