@@ -43,6 +43,59 @@ def keep_few_positives(Y, n_positives=25, seed=0):
     return Y
 
 
+def _descriptor_set(name):
+    """RDKit's 2D descriptors of a panel set, as RDKit computes them (no scaling): ``*_rdkit2d.npz``."""
+    with np.load(DATA / f"{name}_rdkit2d.npz", allow_pickle=True) as archive:
+        return archive["X"], archive["Y"].astype(np.float64), list(archive["kinds"]), [str(t) for t in archive["tasks"]]
+
+
+def load_parkinsons():
+    """Parkinson's telemonitoring, patients as tasks: each row carries its own patient's motor_UPDRS
+    only (42 tasks, one label per row). X: age, sex and the 16 voice measures in their own units
+    (``test_time`` is left out: the scores were interpolated in time and it gives them away)."""
+    table = np.genfromtxt(DATA / "parkinsons_updrs.csv", delimiter=",", skip_header=1)
+    patients = table[:, 0].astype(int)
+    X = np.column_stack([table[:, 1:3], table[:, 6:]])
+    tasks = np.unique(patients)
+    Y = np.full((len(table), len(tasks)), np.nan)
+    Y[np.arange(len(table)), np.searchsorted(tasks, patients)] = table[:, 4]
+    return X, Y, ["regression"] * len(tasks), [f"patient_{task}" for task in tasks]
+
+
+def parkinsons_time():
+    """Each recording's ``(patient, test_time)``, which the time splits of ``load_parkinsons`` follow."""
+    table = np.genfromtxt(DATA / "parkinsons_updrs.csv", delimiter=",", skip_header=1)
+    return table[:, 0].astype(int), table[:, 3]
+
+
+def load_sarcos():
+    """SARCOS inverse dynamics (the official test file): 21 joint positions, velocities and
+    accelerations in their units, 7 torques; every label present."""
+    table = np.loadtxt(DATA / "sarcos_test.csv", delimiter=",", skiprows=1)
+    return table[:, :21], table[:, 21:], ["regression"] * 7, [f"torque{joint}" for joint in range(1, 8)]
+
+
+def time_split_indices(name, rows, test_fraction=0.3):
+    """The time split of ``rows`` (indices) of a set whose rows are in time (``TIME_SPLITS``): the
+    first 70% of each patient's recordings (Parkinson's) or of the rows (SARCOS, whose file is in
+    time order) to train, the rest to test. Applied to a training part with ``test_fraction=0.2``,
+    it gives that part's validation split."""
+    rows = np.asarray(rows)
+    if name == "sarcos":
+        rows = np.sort(rows)
+        n_train = int(round((1 - test_fraction) * len(rows)))
+        return rows[:n_train], rows[n_train:]
+    patients, times = parkinsons_time()
+    train, test = [], []
+    for patient in np.unique(patients[rows]):
+        own = rows[patients[rows] == patient]
+        own = own[np.argsort(times[own], kind="stable")]
+        n_train = int(round((1 - test_fraction) * len(own)))
+        train.append(own[:n_train])
+        test.append(own[n_train:])
+    return np.concatenate(train), np.concatenate(test)
+
+
 LOADERS = {
     "tox21": load_tox21_panel,
     "tox21_rare": load_tox21_panel,
@@ -51,6 +104,18 @@ LOADERS = {
     "mixed5": lambda: _fingerprint_set("mixed5"),
     "enb2012": load_enb2012,
 }
+
+# Sets with their inputs in their own units (``bench_raw_inputs.py``): RDKit descriptors (from 1e-3 to
+# beyond 1e30), voice measures (jitter near 1e-5 s, HNR near 20 dB), joint readings (0.1 to 100)
+RAW_LOADERS = {
+    "physchem3_rdkit2d": lambda: _descriptor_set("physchem3"),
+    "sider_rdkit2d": lambda: _descriptor_set("sider"),
+    "parkinsons": load_parkinsons,
+    "sarcos": load_sarcos,
+    "enb2012": load_enb2012,
+}
+# sets whose rows are in time: split by time, not at random (``time_split_indices``)
+TIME_SPLITS = {"parkinsons", "sarcos"}
 
 # what each set is scored by, where it is not ROC-AUC (classification) or R^2 (regression)
 METRICS = {"tox21_rare": "PRC-AUC"}

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _engine as engine
 from . import _fit_feedback as fit_feedback
 from . import _fit_labels as fit_labels
-from ._inputs import encode, levels_of
+from ._inputs import network_input
 from ._tasks import describe_tasks
 from .weighting import _check_task_weights
 
@@ -95,7 +95,7 @@ class _AddTasksMixin:
         # train a copy: a failure leaves this estimator as it was
         candidate = copy.deepcopy(self)
         candidate.net_.estimator_ = candidate
-        candidate._train_added_tasks(encode(X, levels_of(self)), new_tasks, new_task_labels, labels)
+        candidate._train_added_tasks(network_input(self, X), new_tasks, new_task_labels, labels)
         self.__dict__.update(candidate.__dict__)
         self.net_.estimator_ = self
         return self

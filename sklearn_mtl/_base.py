@@ -55,6 +55,7 @@ _PARAMETER_CONSTRAINTS = {
     "dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
     "input_dropout": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="left")],
     "input_encoding": [StrOptions(set(inputs.ENCODINGS))],
+    "input_transform": [StrOptions(set(inputs.TRANSFORMS))],
     "missing_label": [numbers.Real, str, None],
     "loss_normalization": [StrOptions(set(LOSS_NORMALIZATIONS))],
     "task_weights": ["array-like", dict, None],
@@ -104,6 +105,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         dropout="auto",
         input_dropout="auto",
         input_encoding="auto",
+        input_transform="auto",
         missing_label=np.nan,
         loss_normalization="per_task",
         task_weights=None,
@@ -138,6 +140,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.input_encoding = input_encoding
+        self.input_transform = input_transform
         self.missing_label = missing_label
         self.loss_normalization = loss_normalization
         self.task_weights = task_weights
@@ -206,7 +209,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         if continue_training:
             self._check_n_tasks(labels, "continuing training needs the same tasks")
         else:
-            self.input_levels_ = inputs.fitted_levels(X, self.input_encoding, own_rows and distributed.gathered)
+            gathered = own_rows and distributed.gathered
+            self.input_levels_, self.input_transform_ = inputs.fitted_maps(self, X, labels, gathered)
             if classes is not None:
                 classes = check_partial_fit_classes(classes, labels.shape[1], was_1d)
             tasks = describe_tasks(
@@ -222,7 +226,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
-        X = inputs.encode(X, inputs.levels_of(self))
+        X_given, X = X, inputs.network_input(self, X)
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
             sparse_batches = distributed.gathered(sparse_batches)[0]
@@ -233,9 +237,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             and self.n_tasks_ >= engine._SPARSE_HEADS_MIN_TASKS
             and engine.can_train_heads_sparsely(self)
         )
-        dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d)
-        # a data-parallel fit: which rows of each batch this rank computes (with its own rows, the
-        # data set's denominators become all ranks')
+        dataset = engine.make_dataset(self, X, labels, device, sparse_batches, pairs, y=y2d, X_given=X_given)
+        # a data-parallel fit: the rows of each batch this rank computes (own rows: all ranks' denominators)
         share = None if group is None else distributed.share_rows(dataset, self.distributed_rows)
         n_rows = len(dataset) if share is None else share.n_samples(dataset)
         batch_size = engine._auto_batch_size(n_rows) if self.batch_size == "auto" else self.batch_size
@@ -335,8 +338,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             self.classes_ = classes[0] if was_1d else classes
 
     def _check_n_tasks(self, y2d, why=None):
-        """y (its 2-D form, or compact labels) must have the fitted tasks (at score time, and to continue
-        training)."""
+        """y (2-D, or compact labels) must have the fitted tasks (to score, and to continue training)."""
         if y2d.shape[1] != self.n_tasks_:
             why = f"; {why}" if why else ""
             raise ValueError(
@@ -353,7 +355,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=(np.float64, np.float32))
-        outputs = self._raw_forward(inputs.encode(X, inputs.levels_of(self)), members)
+        outputs = self._raw_forward(inputs.network_input(self, X), members)
         if not np.isfinite(outputs.numpy()).all():  # numpy's check costs a tenth of torch's on a row
             by_row = outputs.transpose(0, 1).reshape(outputs.shape[1], -1) if members else outputs
             rows = torch.nonzero(~torch.isfinite(by_row).all(dim=1)).flatten()[:5].tolist()

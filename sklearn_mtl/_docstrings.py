@@ -128,6 +128,19 @@ input_encoding : {"auto", "none"}, default="auto"
     own columns, so that the first layer can give each value its own effect, as a tree does;
     a value not seen in fit sets none of its column's indicators. ``input_levels_`` lists the
     columns and values. "none": X as given. See the user guide's "Defaults".""",
+    "input_transform": """\
+input_transform : {"auto", "none"}, default="auto"
+    How the network reads the scale of a dense X's columns. "auto": one map per column, fitted
+    on the training rows (weighed by ``sample_weight``) and applied alike in predict. A
+    mostly-zero X (scipy sparse, or at most 10% non-zero: fingerprints, counts) and 0/1 columns
+    are read as they are; a two-valued column maps to 0 and 1, a constant one to 0; a
+    light-tailed column is standardized (mean and standard deviation); a heavy-tailed one (its
+    values reaching beyond 10 interquartile ranges over 1.349 from its median, as RDKit
+    descriptors do) is centred on its median, divided by that range and read through ``asinh``;
+    a column mostly of one value keeps it at 0. Inputs in their own units then train as
+    standardized ones do, with no scaler in front, and a scaler of your own changes nothing.
+    ``input_transform_`` holds the fitted map. "none": X as given. See the user guide's "What
+    the estimator does with your inputs".""",
     "missing_label": """\
 missing_label : scalar, default=np.nan
     Value that marks a missing label, in addition to NaN, None and ``pd.NA`` (which are always
@@ -229,6 +242,10 @@ n_features_in_ : int
 input_levels_ : dict of int to ndarray
     The columns of X that ``input_encoding`` gives indicator columns, each with its values
     (empty when none).
+input_transform_ : ColumnScaling or None
+    The fitted input transform (``input_transform``): per-column ``center``, ``scale`` and
+    ``compress`` (asinh) arrays; None when no column is changed (sparse X, 0/1 columns only, or
+    ``input_transform="none"``).
 feature_names_in_ : ndarray of str
     Feature names, when X was a DataFrame with string column names.
 net_ : skorch.NeuralNet

@@ -25,6 +25,7 @@ from . import _distributed as distributed
 from ._batches import BatchIterator, LabelDataset, RandomSplit, takes_sparse_batches
 from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
 from ._fit_feedback import FitFeedback
+from ._input_transform import _MOSTLY_ZERO
 from ._inputs import _WIDE_INPUT, n_encoded_features
 from ._losses import MaskedMultiTaskLoss, OutputLayout
 from ._net import MaskedNet
@@ -64,11 +65,10 @@ _AUTO_L2 = 3e-3
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
 
 
-# The first layer reads the non-zeros of X only (SparseInputLinear) for sparse X, and for dense X of
-# at least _WIDE_INPUT columns with at most this fraction of non-zeros. Forward and backward of
-# Tox21's first layer (1.5% non-zero) took 0.12 s per epoch this way, 0.75 s as nn.Linear; as the
-# former grows with the non-zeros, the two would cost alike near 9% (extrapolated, not measured)
-_SPARSE_INPUT_MAX_DENSITY = 0.1
+# The first layer reads the non-zeros of X only (SparseInputLinear) for sparse X, and for dense X of at least
+# _WIDE_INPUT columns with at most this fraction non-zero (_input_transform.py): Tox21's first layer (1.5%
+# non-zero) took 0.12 s per epoch this way, 0.75 s as nn.Linear; alike near 9% non-zero (extrapolated)
+_SPARSE_INPUT_MAX_DENSITY = _MOSTLY_ZERO
 # ... and its weight gets a sparse gradient and SparseAdam (lazy L2 on the rows a batch uses) from
 # this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
 _SPARSE_GRADIENT_MIN_FEATURES = 10_000
@@ -244,14 +244,14 @@ def labels_as_pairs(labels, net=None):
     return len(labels) <= _DENSE_BLOCK_MIN_DENSITY * labels.shape[0] * labels.shape[1]
 
 
-def make_dataset(est, X, labels, device, sparse_batches, pairs, y=None):
-    """The dataset of compact labels (every y, from the door): encoded once by ``est.tasks_``,
-    with their class weights, served as dense blocks or as pairs (``pairs``)."""
+def make_dataset(est, X, labels, device, sparse_batches, pairs, y=None, X_given=None):
+    """The dataset of compact labels, encoded once by ``est.tasks_``, with their class weights, as
+    dense blocks or pairs (``pairs``); an ensemble's row weights hash ``X_given``'s rows (X's default)."""
     encoded = encode_labels(est.tasks_, labels.values, labels.by_task_)
     multipliers = class_weight_multipliers(
         est.tasks_, getattr(est, "class_weight", None), encoded, labels.weights, labels.by_task_, est._y_was_1d
     )
-    X_rows = X
+    X_rows = X if X_given is None else X_given
     X = _to_tensor_input(X, est.dtype, sparse_batches)
 
     def tensor(array, dtype=None):

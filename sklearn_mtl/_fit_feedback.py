@@ -41,6 +41,12 @@ def _seconds(seconds):
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
+def _short(obj):
+    """An object's repr where it is short (ColumnScaling's says what it maps), else its class's name."""
+    text = repr(obj)
+    return text if len(text) <= 80 and "\n" not in text else type(obj).__name__
+
+
 def _epochs(count):
     return f"{count} epoch" if count == 1 else f"{count} epochs"
 
@@ -211,7 +217,7 @@ class FitFeedback(Callback):
         parts.append(f"L2 {net.l2:g} on the mean batch loss" if getattr(net, "l2", 0) else f"alpha {net.alpha:g}")
         if est is not None and hasattr(est, "input_transform_"):
             transform = est.input_transform_
-            parts.append(f"input transform {'none' if transform is None else type(transform).__name__}")
+            parts.append(f"input transform {'none' if transform is None else _short(transform)}")
         budget = self.n_epochs_
         parts.append(f"batch {net.batch_size}, " + ("epochs ?" if budget is None else _epochs(budget)))
         if net.train_split is not None:

@@ -14,7 +14,10 @@ the user guide's "Defaults".
 import numpy as np
 import scipy.sparse as sp
 
+from ._input_transform import fit_scaling
+
 ENCODINGS = ("auto", "none")
+TRANSFORMS = ("auto", "none")  # input_transform: see _input_transform.py
 
 # An input of at least this many columns is wide (fingerprints, word counts): it takes no encoding
 # here, and the engine's rules (dropout="auto", the sparse first layer) read the same width
@@ -56,6 +59,14 @@ def _distinct(values):
     return distinct if len(distinct) <= _LEVELS[1] else None
 
 
+def fitted_maps(est, X, labels, gathered=None):
+    """``(input_levels_, input_transform_)``: what fit learns of X's columns by ``est``'s
+    ``input_encoding`` and ``input_transform``, each row weighed by its ``labels.row_weights``
+    (``gathered``: every rank's objects, in a data-parallel fit on each rank's own rows)."""
+    levels = fitted_levels(X, est.input_encoding, gathered)
+    return levels, fit_scaling(X, est.input_transform, labels.row_weights, gathered or None)
+
+
 def levels_of(est):
     """The fitted levels of ``est`` (none for a model fitted before ``input_encoding`` existed,
     which reads X as it is)."""
@@ -73,14 +84,24 @@ def n_encoded_features(est):
 _MATCH_GAP_FRACTION = 1e-3
 
 
-def encode(X, levels):
-    """X with the indicator columns of ``levels`` after its own (X itself when there are none). A
-    value that matches none of its column's levels (not seen in fit) sets none of its indicators."""
+def network_input(est, X):
+    """X as ``est``'s network reads it: its own columns through the fitted input transform
+    (``_input_transform.py``), then the indicator columns of its fitted levels, read from X's own
+    values."""
+    scaling = getattr(est, "input_transform_", None)  # None too for a model fitted before it existed
+    return encode(X, levels_of(est), X if scaling is None else scaling.transform(X))
+
+
+def encode(X, levels, own=None):
+    """X with the indicator columns of ``levels`` after its own (X itself when there are none;
+    ``own`` replaces X's own columns, the indicators still read X). A value that matches none of
+    its column's levels (not seen in fit) sets none of its indicators."""
+    own = X if own is None else own
     if not levels:
-        return X
-    blocks = [X]
+        return own
+    blocks = [own]
     for column, values in sorted(levels.items()):
         tolerance = _MATCH_GAP_FRACTION * np.diff(values).min()
-        blocks.append((np.abs(X[:, [column]] - values[None, :]) <= tolerance).astype(X.dtype))
+        blocks.append((np.abs(X[:, [column]] - values[None, :]) <= tolerance).astype(own.dtype))
     return np.hstack(blocks)
 

@@ -10,6 +10,7 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn_mtl._estimator.MaskedMultiTaskEstimator",
     "sklearn_mtl._regressor.MaskedMultiTaskRegressor",
     "sklearn_mtl._tasks.Task",
+    "sklearn_mtl._input_transform.ColumnScaling",
     "sklearn_mtl._losses.MaskedMultiTaskLoss",
     "sklearn_mtl._batches.BatchIterator",
     "sklearn_mtl._batches.RandomSplit",

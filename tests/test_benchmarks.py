@@ -190,3 +190,27 @@ def test_quick_narrow_inputs_benchmark_scores_each_set_by_its_kinds_metric(bench
     assert 0.5 < results["breast_cancer"]["boosting"] <= 1.0
     printed = capsys.readouterr().out
     assert "ROC-AUC" in printed and "accuracy" in printed
+
+
+def test_quick_raw_inputs_benchmark_fits_every_set_as_a_user_has_it(bench_real_data, capsys):
+    import bench_raw_inputs
+    from real_data_panel import parkinsons_time, time_split_indices
+
+    results = bench_raw_inputs.main(["--quick", "--data", "parkinsons", "sider_rdkit2d"])
+    for table in results.values():
+        assert set(table) == {
+            "per-task boosting (raw X)",
+            "per-task linear (scaled)",
+            "defaults (raw X)",
+            "input_transform='none' (raw X)",
+            "StandardScaler + defaults",
+        }
+        assert np.isfinite(table["defaults (raw X)"]["mean"])
+        assert np.isfinite(table["per-task boosting (raw X)"]["mean"])
+    assert "parkinsons: 42 regression tasks, 18 raw columns" in capsys.readouterr().out
+    # each patient's recordings: the earlier ones to train, the later ones to test
+    train, test = time_split_indices("parkinsons", np.arange(5875))
+    assert len(train) + len(test) == 5875 and not set(train) & set(test)
+    patients, times = parkinsons_time()
+    for patient in np.unique(patients):
+        assert times[train][patients[train] == patient].max() <= times[test][patients[test] == patient].min()

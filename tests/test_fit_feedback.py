@@ -60,6 +60,8 @@ def test_verbose_one_prints_the_resolved_settings_one_line_per_epoch_and_a_summa
     assert first.startswith("MaskedMultiTaskClassifier: 200 rows; 3 tasks (3 classification)")
     assert "first layer dense on 5 features" in first and "6 epochs" in first
     assert "no validation split" in first and "device cpu" in first
+    transform = "none" if clf.input_transform_ is None else repr(clf.input_transform_)
+    assert f"; input transform {transform};" in first
     assert lines[1].split() == ["epoch", "train_loss", "sec", "eta"]
     epochs = lines[2:-1]
     assert [line.split()[0] for line in epochs] == [f"{k}/6" for k in range(1, 7)]

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
+from sklearn_mtl._inputs import network_input
 from sklearn_mtl._predictor import NetworkPredictor
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.01, random_state=0)
@@ -58,7 +59,7 @@ def test_further_training_rebuilds_the_predictor(how):
         assert not np.allclose(np.hstack(after), np.hstack(before))
     # what predict gives is what the trained module computes
     with torch.no_grad():
-        raw = clf.net_.module_.to(torch.float64)(torch.from_numpy(X)).numpy()
+        raw = clf.net_.module_.to(torch.float64)(torch.from_numpy(network_input(clf, X))).numpy()
     clf.net_.module_.to(torch.float32)
     np.testing.assert_allclose(np.column_stack([p[:, 1] for p in after]), 1 / (1 + np.exp(-raw)), rtol=1e-12)
 
