@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine as engine
+from . import _fit_feedback as fit_feedback
 from . import _fit_labels as fit_labels
 from ._inputs import network_input
 from ._tasks import describe_tasks
@@ -135,5 +136,6 @@ class _AddTasksMixin:
             net.module_.requires_grad_(True)
         net.initialize_optimizer()
         self._record_training(n_epochs_before)
+        fit_feedback.warn_if_interrupted(self, stacklevel=4)  # (the caller of add_tasks)
         if self.best_epochs_ is not None and old_best_epochs is not None:
             self.best_epochs_[:n_old] = old_best_epochs  # the fitted tasks keep their epochs

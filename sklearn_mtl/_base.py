@@ -11,18 +11,18 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from . import _distributed as distributed
 from . import _engine as engine
+from . import _fit_feedback as fit_feedback
 from . import _fit_labels as fit_labels
 from . import _inputs as inputs
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
 from ._predictor import NetworkPredictor, validated_rows
-from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._sklearn_compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
 from ._targets import as_2d_targets, missing_mask
 from ._tasks import (
     check_partial_fit_classes,
@@ -73,7 +73,7 @@ _PARAMETER_CONSTRAINTS = {
 }
 
 
-class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
+class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
     """Shared logic. What each task is lives in the fitted ``tasks_`` (see ``_tasks.py``); the
     subclasses differ only in which kinds of task they accept and in their public methods."""
 
@@ -195,6 +195,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+        X_fit = X  # as validated: what scikit-learn's callbacks are handed, and predict takes
         group = distributed.process_group()  # a data-parallel fit under torchrun (None: one process)
         if group is not None:
             distributed.check_supported(self, continue_training, incremental)
@@ -266,6 +267,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 if self.module is not None:
                     engine.check_module_output(self.net_, self.tasks_, dataset)
             n_epochs = 1 if incremental else engine._epoch_budget(self, n_rows, batch_size)
+            fit_feedback.begin(self, X_fit, y, sample_weight, n_epochs)
             engine.train(
                 self.net_,
                 dataset,
@@ -279,20 +281,12 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 global_rng=self.module is not None,
                 share=share,
             )
-        except Exception:
+        except BaseException:  # (KeyboardInterrupt too: a second Ctrl-C discards the fit)
             if not continue_training:
                 self._forget_fit()  # a failed fit leaves no half-trained model behind
             raise
         self._record_training(n_epochs_before)
-        ran = self.n_iter_ - n_epochs_before
-        # the cosine schedule ends at its last epoch by design: that is not a failure to converge
-        if not incremental and ran >= n_epochs and self.learning_rate_schedule == "constant":
-            warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({n_epochs}) reached and the "
-                "optimization hasn't converged yet. Raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=4,  # the caller of fit (through _fit and scikit-learn's _fit_context)
-            )
+        fit_feedback.end(self, X_fit, y, sample_weight, n_epochs, n_epochs_before, incremental)
         return self
 
     def _record_training(self, n_epochs_before):

@@ -204,7 +204,13 @@ random_state : int, RandomState instance or None, default=None
     torch's or numpy's global random state.""",
     "verbose": """\
 verbose : int, default=0
-    Print a table of losses per epoch when positive (and one column per task from 2).""",
+    1 prints, to standard output, a first line with what the "auto" settings resolved to, then
+    one line per epoch (losses, validation score where a split is held out, the epoch's seconds,
+    an estimate of the time left) and a summary line; 2 adds a column per task for the first ten
+    tasks (all are in ``history_``). Plain text, no terminal codes; under ``torchrun``, rank 0
+    only. Progress bars: ``set_callbacks(ProgressBar())`` (scikit-learn >= 1.9). Ctrl-C stops
+    training at the end of the epoch in progress, with a warning (see the user guide's
+    "Watching and interrupting a fit").""",
     "warm_start": """\
 warm_start : bool, default=False
     When True, ``fit`` continues training the existing network for ``max_iter`` more epochs.""",
@@ -248,9 +254,11 @@ net_ : skorch.NeuralNet
     decode them.
 history_ : skorch.History
     Per-epoch record: ``train_loss``, ``valid_loss``, ``valid_score``, ``dur``, and the same
-    per task (``train_loss_<task>``...) for up to 1,000 tasks.
+    per task (``train_loss_<task>``...) for up to 1,000 tasks. The last epoch of a fit stopped by
+    Ctrl-C holds ``interrupted=True``; of one stopped by a scikit-learn callback,
+    ``stopped_by_callback=True``.
 n_iter_ : int
-    Number of epochs run.
+    Number of epochs run (finished epochs: Ctrl-C lets the epoch in progress finish).
 best_epochs_ : ndarray of int or None
     With ``per_task_stopping``, each task's best validation epoch (1-based, as in ``history_``;
     0 for a task whose score was never defined); None without it or without a validation split.

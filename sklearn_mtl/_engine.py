@@ -24,6 +24,7 @@ from skorch.callbacks import Callback, EarlyStopping
 from . import _distributed as distributed
 from ._batches import BatchIterator, LabelDataset, RandomSplit, takes_sparse_batches
 from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
+from ._fit_feedback import FitFeedback
 from ._inputs import _WIDE_INPUT, n_encoded_features
 from ._losses import MaskedMultiTaskLoss, OutputLayout
 from ._net import MaskedNet
@@ -368,7 +369,6 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         optimizer_params["optimizer__fused"] = True
     task_keys = [task.key for task in est.tasks_]
     record_tasks = len(task_keys) <= _MAX_TASKS_IN_HISTORY
-    per_task_keys = [f"{key}_{task}" for key in ("train_loss", "valid_loss", "valid_score") for task in task_keys]
     callbacks = [
         ("task_losses", TaskLossLogger(task_keys, record_tasks)),
         ("valid_score", ValidationScore(est.tasks_, record_tasks)),
@@ -377,6 +377,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         ("early_stopping", EarlyStopping(patience=est.n_iter_no_change, threshold=est.tol, threshold_mode="abs")),
         *task_checkpoint(est),
         *(est.callbacks or []),
+        ("fit_feedback", FitFeedback()),  # last: it reports each epoch as the others left it
     ]
     params = {
         "module": est.module or (SharedTrunkNet if est.ensemble_size == 1 else MemberEnsembleNet),
@@ -395,11 +396,10 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         "iterator_valid": BatchIterator,
         "train_split": None,
         "callbacks": callbacks,
-        # verbose=1 prints the totals; verbose>=2 adds one column per task and split
-        "callbacks__print_log__keys_ignored": per_task_keys if est.verbose < 2 and record_tasks else None,
+        "callbacks__print_log": None,  # FitFeedback prints what est.verbose asks for
         # dict targets cannot be concatenated into a prediction cache; scorers predict anew
         "use_caching": False,
-        "verbose": est.verbose,
+        "verbose": 0,
         "device": device,
         "alpha": 0.0 if est.alpha == "auto" else est.alpha,
         "l2": _AUTO_L2 if est.alpha == "auto" else 0.0,

@@ -30,6 +30,7 @@ from ._callbacks import (
     ValidationScore,
     batch_rows,
 )
+from ._fit_feedback import deferred_interrupts
 
 # the callbacks and the datasets' pieces a fitted net holds are named here too: pickles made
 # before they moved to _batches.py and _callbacks.py look for them in this module
@@ -213,8 +214,9 @@ class MaskedNet(NeuralNet):
         return None
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """As skorch's, with denormal floats flushed to zero on this thread (:func:`flush_denormals`)."""
-        with flush_denormals():
+        """As skorch's, with denormal floats flushed to zero on this thread (:func:`flush_denormals`),
+        and Ctrl-C deferred to the end of the epoch in progress (:func:`deferred_interrupts`)."""
+        with flush_denormals(), deferred_interrupts(self):
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def get_dataset(self, X, y=None):

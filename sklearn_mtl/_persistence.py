@@ -18,6 +18,7 @@ SKOPS_TRUSTED_TYPES = [
     "sklearn_mtl._callbacks.StopOnNonFiniteLoss",
     "sklearn_mtl._callbacks.TaskLossLogger",
     "sklearn_mtl._callbacks.ValidationScore",
+    "sklearn_mtl._fit_feedback.FitFeedback",
     "sklearn_mtl._net.MaskedNet",
     "sklearn_mtl.modules._trunk.SharedTrunkNet",
     "sklearn_mtl.modules._members.MemberEnsembleNet",

@@ -467,20 +467,6 @@ def test_history_has_per_task_losses_that_add_up_to_the_logged_loss(early_stoppe
         np.testing.assert_allclose(per_task.sum(axis=0), history[:, f"{prefix}_loss"], rtol=1e-5)
 
 
-def test_verbose_one_prints_totals_and_two_adds_task_columns(data, capsys):
-    X, y = data
-    MaskedMultiTaskClassifier(**dict(SMALL, max_iter=2), early_stopping=True, verbose=1).fit(X, y)
-    totals = capsys.readouterr().out
-    assert "train_loss" in totals and "valid_loss" in totals and "train_loss_a" not in totals
-    lines = [line for line in totals.strip().splitlines() if not line.startswith("Restoring best model")]
-    assert len(lines) == 2 + 2  # header, rule, one line per epoch (and skorch's restoring note, if it restores)
-    MaskedMultiTaskClassifier(**dict(SMALL, max_iter=2), early_stopping=True, verbose=2).fit(X, y)
-    per_task = capsys.readouterr().out
-    assert all(f"{prefix}_loss_{task}" in per_task for prefix in ["train", "valid"] for task in TASKS)
-    MaskedMultiTaskClassifier(**dict(SMALL, max_iter=2)).fit(X, y)
-    assert capsys.readouterr().out == ""
-
-
 def test_skorch_progress_bar_works(data, capsys):
     pytest.importorskip("tqdm")
     from skorch.callbacks import ProgressBar
