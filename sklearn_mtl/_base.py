@@ -384,6 +384,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         """Each task's predictions in its own labels or units; 1-D when y was. With ``return_std``,
         also the standard deviation of an ensemble's members' predictions of each regression task
         (NaN for a classification task)."""
+        if not isinstance(return_std, (bool, np.bool_)):
+            raise TypeError(f"return_std must be True or False; got {return_std!r}.")
         if not return_std:
             outputs = self._forward(X).numpy()
         else:
