@@ -192,13 +192,15 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         device = engine.check_device(self.device)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
         group = distributed.process_group()  # a data-parallel fit under torchrun (None: one process)
-        if group is not None:
-            distributed.check_supported(self, continue_training, incremental)
-        # every y, in whatever form, becomes one compact table of its labels here
-        labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
-        task_labels = fit_labels.task_labels(labels, task_names)
+        # each rank checks its own input; a failure on one stops every rank here, not in a collective
+        with distributed.checked_together(group):
+            X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+            if group is not None:
+                distributed.check_supported(self, continue_training, incremental)
+            # every y, in whatever form, becomes one compact table of its labels here
+            labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
+            task_labels = fit_labels.task_labels(labels, task_names)
         own_rows = group is not None and self.distributed_rows == "own"
         if own_rows:  # each rank holds its own rows: describe the tasks from all of them
             task_labels = distributed.gathered_task_labels(task_labels)
