@@ -80,7 +80,7 @@ def test_stopping_sparse_inputs_ensembles_towers_and_clear_errors(tmp_path):
 
 def test_a_fault_on_one_rank_stops_every_rank_at_once(tmp_path):
     """Without the error flags, the first fault left the other rank waiting in a collective for gloo's
-    30-minute timeout; here the whole run, five faults and a fit, must end within two minutes."""
+    30-minute timeout; here the whole run, six faults and a fit, must end within two minutes."""
     out = tmp_path / "faults.json"
     _torchrun(ROOT / "tests" / "distributed" / "faults.py", out, timeout=120)
     results = json.loads(out.read_text())
@@ -90,6 +90,7 @@ def test_a_fault_on_one_rank_stops_every_rank_at_once(tmp_path):
         "epoch_callback": (1, "RuntimeError: on_epoch_end failed on rank 1"),  # mid-fit, at an epoch's end
         "batch_callback": (0, "RuntimeError: on_batch_end failed on rank 0"),  # mid-epoch
         "last_epoch_callback": (1, "RuntimeError: on_epoch_end failed on rank 1"),  # after the last step
+        "step": (1, "RuntimeError: the step failed on rank 1"),  # a forward pass
     }
     for name, (failing, error) in expected.items():
         ranks = results[name]

@@ -40,6 +40,22 @@ class FailOnRank(Callback):
             self._maybe_fail("on_batch_end")
 
 
+class FailingStep(torch.nn.Module):
+    """A network whose third training forward pass raises on rank 1 only."""
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+        self.training_calls = 0
+
+    def forward(self, X):
+        if self.training and dist.get_rank() == 1:
+            self.training_calls += 1
+            if self.training_calls == 3:
+                raise RuntimeError("the step failed on rank 1")
+        return self.linear(X)
+
+
 def faults():
     """``{name: (estimator parameters, rank whose X gets a NaN, rank whose y gets an inf)}``."""
     own = dict(distributed_rows="own")
@@ -49,6 +65,7 @@ def faults():
         "epoch_callback": ({**own, "callbacks": [("fail", FailOnRank(1, "on_epoch_end", 2))]}, None, None),
         "batch_callback": ({"callbacks": [("fail", FailOnRank(0, "on_batch_end", 3))]}, None, None),
         "last_epoch_callback": ({**own, "callbacks": [("fail", FailOnRank(1, "on_epoch_end", 4))]}, None, None),
+        "step": ({"module": FailingStep}, None, None),
         "no_fault": (own, None, None),
     }
 
