@@ -13,6 +13,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 
 from . import _distributed as distributed
 from ._batches import (
@@ -298,6 +299,25 @@ class MaskedNet(NeuralNet):
         """The criterion's loss, plus the L2 penalty in training."""
         loss = self.criterion_(y_pred, y_true)
         return loss + self._penalty(X, y_true) if training else loss
+
+    def train_step(self, batch, **fit_params):
+        """As skorch's, but with several optimizers (the sparse layers' ``SparseAdam`` beside Adam),
+        one forward and backward pass for all of them: skorch passes the step to each optimizer's
+        ``step`` as a closure, which each runs, so that every batch took two passes, and the second
+        optimizer stepped on gradients taken after the first one's step. One optimizer (an
+        ``LBFGS`` of the user's, say, which needs the closure) keeps skorch's way."""
+        if len(self._optimizers) < 2:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self._step_optimizer(None)
+        return step
 
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
