@@ -193,11 +193,9 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         group = distributed.process_group()  # a data-parallel fit under torchrun (None: one process)
-        # each rank checks its own input; a failure on one stops every rank here, not in a collective
-        with distributed.checked_together(group):
+        with distributed.checked_together(group):  # a failure on one rank stops every rank here
             X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
-            if group is not None:
-                distributed.check_supported(self, continue_training, incremental)
+            distributed.check_supported(self, group, continue_training, incremental)
             # every y, in whatever form, becomes one compact table of its labels here
             labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
             task_labels = fit_labels.task_labels(labels, task_names)
@@ -386,8 +384,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         """Each task's predictions in its own labels or units; 1-D when y was. With ``return_std``,
         also the standard deviation of an ensemble's members' predictions of each regression task
         (NaN for a classification task)."""
-        if not isinstance(return_std, (bool, np.bool_)):
-            raise TypeError(f"return_std must be True or False; got {return_std!r}.")
+        _check_bool("return_std", return_std)
         if not return_std:
             outputs = self._forward(X).numpy()
         else:
@@ -476,3 +473,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         tags.target_tags.single_output = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")

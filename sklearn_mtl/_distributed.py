@@ -54,9 +54,11 @@ def process_group():
     return None if world_size == 1 else (dist.get_rank(), world_size)
 
 
-def check_supported(est, continue_training, incremental):
+def check_supported(est, group, continue_training, incremental):
     """Say which parameters data-parallel training does not combine with yet, rather than train a
-    model that differs from the one-process one."""
+    model that differs from the one-process one (nothing to say without a process ``group``)."""
+    if group is None:
+        return
     conflicts = []
     if continue_training or incremental:
         conflicts.append("partial_fit and warm_start continuation (fit from scratch)")
