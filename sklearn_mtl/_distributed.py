@@ -87,8 +87,9 @@ def check_sparse_gradients(net):
 
 
 def _flag(failed):
-    """A one-element tensor of ``failed`` on the device the backend reduces on."""
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    """A one-element tensor of ``failed`` on the device the backend reduces on (NCCL: this process's
+    current GPU, which a DDP script sets to its local rank's)."""
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
     return torch.tensor([1.0 if failed else 0.0], device=device)
 
 
