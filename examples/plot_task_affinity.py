@@ -78,6 +78,12 @@ print(f"observed training labels per task: {y_syn.iloc[syn_train].notna().sum().
 # affinity is measured on every second step. The lookahead step is the one Adam would take on a
 # single task's gradient (each parameter's gradient scaled by Adam's running estimate of its
 # size), so it is as large as a training step whatever the scale of the losses.
+#
+# The clone keeps the estimator's network, batch size and epochs but trains with the affinity's
+# own settings (a small constant learning rate of 5e-4, no dropout, a light L2 penalty; see
+# ``training_params``): the affinity tells related tasks apart while the shared layers are still
+# learning, and a larger or decaying rate (this network's 3e-3, or the defaults' cosine schedule)
+# would bring the run near its end, where the tasks' gradients cancel, within a few epochs.
 
 syn_network = dict(
     hidden_layer_sizes=(32, 16), learning_rate_init=3e-3, batch_size=64, early_stopping=False, random_state=0

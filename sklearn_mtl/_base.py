@@ -194,14 +194,14 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         device = engine.check_device(self.device)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
-        X_fit = X  # as validated: what scikit-learn's callbacks are handed, and predict takes
         group = distributed.process_group()  # a data-parallel fit under torchrun (None: one process)
-        if group is not None:
-            distributed.check_supported(self, continue_training, incremental)
-        # every y, in whatever form, becomes one compact table of its labels here
-        labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
-        task_labels = fit_labels.task_labels(labels, task_names)
+        with distributed.checked_together(group):  # a failure on one rank stops every rank here
+            X = validate_data(self, X, reset=not continue_training, accept_sparse="csr", dtype=(np.float64, np.float32))
+            distributed.check_supported(self, group, continue_training, incremental)
+            # every y, in whatever form, becomes one compact table of its labels here
+            labels, was_1d, task_names, y2d = fit_labels.labels_at_door(X, y, sample_weight, self.missing_label)
+            task_labels = fit_labels.task_labels(labels, task_names)
+        X_fit = X  # as validated: what scikit-learn's callbacks are handed, and predict takes
         own_rows = group is not None and self.distributed_rows == "own"
         if own_rows:  # each rank holds its own rows: describe the tasks from all of them
             task_labels = distributed.gathered_task_labels(task_labels)
@@ -379,6 +379,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         """Each task's predictions in its own labels or units; 1-D when y was. With ``return_std``,
         also the standard deviation of an ensemble's members' predictions of each regression task
         (NaN for a classification task)."""
+        _check_bool("return_std", return_std)
         if not return_std:
             outputs = self._forward(X).numpy()
         else:
@@ -466,3 +467,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         tags.target_tags.single_output = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")

@@ -569,7 +569,7 @@ def train(
             net.iterator_train__share = None
             del net.world_size_
     if share is not None:
-        distributed.broadcast_parameters(net.module_)
+        distributed.broadcast_parameters(net.module_, share)
     net.module_.train(False)
     return net
 

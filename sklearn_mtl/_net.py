@@ -13,6 +13,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 
 from . import _distributed as distributed
 from ._batches import (
@@ -199,18 +200,31 @@ class MaskedNet(NeuralNet):
 
         Three events per batch times every callback is measurable overhead for small networks;
         epoch-level events, and callbacks that define a batch-level method, are served as usual.
+
+        In a data-parallel fit, an error of a callback on this rank is raised at the rank's next
+        collective, on every rank at once (``_distributed.py``), rather than here, on this rank
+        alone, which would leave the others waiting in that collective; the other callbacks still
+        run, so that every rank takes the same decisions (early stopping) until then.
         """
-        if method_name not in _BATCH_EVENTS:
+        share = self._share()
+        if method_name not in _BATCH_EVENTS and share is None:
             return super().notify(method_name, **cb_kwargs)
-        if method_name == "on_batch_end" and cb_kwargs.get("training") and self.__dict__.get("world_size_"):
+        if method_name == "on_batch_end" and cb_kwargs.get("training") and share is not None:
             # skorch weighs the epoch's loss by each batch's X rows: a data-parallel fit's are the
             # whole batch's, alike on every rank, so that every rank logs (and stops on) the same loss
             self.history.record_batch("train_batch_size", batch_rows(cb_kwargs["batch"]))
-        getattr(self, method_name)(self, **cb_kwargs)
+        hooks = [getattr(self, method_name)]
         for _, callback in self.callbacks_:
             method = getattr(type(callback), method_name)
-            if method is not getattr(Callback, method_name):
-                method(callback, self, **cb_kwargs)
+            if method_name not in _BATCH_EVENTS or method is not getattr(Callback, method_name):
+                hooks.append(getattr(callback, method_name))
+        for hook in hooks:
+            try:
+                hook(self, **cb_kwargs)
+            except Exception as error:
+                if share is None:
+                    raise
+                share.defer(error)
         return None
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -288,25 +302,55 @@ class MaskedNet(NeuralNet):
         loss = self.criterion_(y_pred, y_true)
         return loss + self._penalty(X, y_true) if training else loss
 
+    def train_step(self, batch, **fit_params):
+        """As skorch's, but with several optimizers (the sparse layers' ``SparseAdam`` beside Adam),
+        one forward and backward pass for all of them: skorch passes the step to each optimizer's
+        ``step`` as a closure, which each runs, so that every batch took two passes, and the second
+        optimizer stepped on gradients taken after the first one's step. One optimizer (an
+        ``LBFGS`` of the user's, say, which needs the closure) keeps skorch's way."""
+        if len(self._optimizers) < 2:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self._step_optimizer(None)
+        return step
+
     def train_step_single(self, batch, **fit_params):
         """Forward, loss and gradients of one batch; the task-weighting strategy does the backward
         pass, so that gradient-based strategies (PCGrad, GradNorm) can shape the gradients. The
         per-task losses go to the callbacks with the step's output (``task_losses``)."""
         if not self.module_.training:  # set once per epoch, not once per batch
             self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self._batch_outputs(Xi, yi)
-        task_losses, present = self.criterion_.task_losses(y_pred, yi)
-        criterion = self.criterion_
-        loss = criterion.weighting.backward(
-            criterion.task_weights * task_losses, present, self._penalty(Xi, yi), self._parameters()[1]
-        )
-        task_losses = task_losses.detach()
-        if self.__dict__.get("world_size_"):
+        share = self._share()
+        try:
+            Xi, yi = unpack_data(batch)
+            y_pred = self._batch_outputs(Xi, yi)
+            task_losses, present = self.criterion_.task_losses(y_pred, yi)
+            criterion = self.criterion_
+            loss = criterion.weighting.backward(
+                criterion.task_weights * task_losses, present, self._penalty(Xi, yi), self._parameters()[1]
+            )
+            task_losses = task_losses.detach()
+        except Exception as error:
+            if share is None:
+                raise
+            share.defer(error)  # the all-reduce below carries it to every rank, which all raise there
+            y_pred, loss, task_losses = None, torch.zeros(()), torch.zeros(len(self.criterion_.layout.losses))
+        if share is not None:
             # a data-parallel fit: this rank computed its share of the batch; sum over the ranks
             parameters = [p for _, p in self.get_all_learnable_params() if p.requires_grad]
-            loss, task_losses = distributed.sum_gradients(parameters, loss, task_losses)
+            loss, task_losses = distributed.sum_gradients(parameters, loss, task_losses, share)
         return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}
+
+    def _share(self):
+        """The ``_distributed.Share`` of a data-parallel fit in progress, else None."""
+        return self.__dict__.get("iterator_train__share") if self.__dict__.get("world_size_") else None
 
     def validation_step(self, batch, **fit_params):
         """As skorch's, with the per-task losses in the step's output (``task_losses``)."""

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
 from ._labels import task_label
-from ._targets import as_2d_targets, missing_mask, typed_values
+from ._targets import _check_finite, as_2d_targets, missing_mask, typed_values
 
 
 def final_estimator(estimator):
@@ -62,14 +62,52 @@ def per_task_predictions(estimator, X, return_std=False):
     return predictions.reshape(len(predictions), -1)
 
 
-def observed_labels(y, n_samples, n_tasks, missing_label, names=None):
-    """Each task's observed labels and their rows: ``[(rows, values), ...]`` (values typed per task)."""
+def observed_labels(y, n_samples, n_tasks, missing_label, names=None, tasks=None):
+    """Each task's observed labels and their rows: ``[(rows, values), ...]`` (values typed per task),
+    checked as ``fit`` checks them: finite, and with the fitted ``tasks`` (a model's ``tasks_``),
+    numbers for a regression task."""
     y2d, _, _ = as_2d_targets(y)
     check_consistent_length(np.empty(n_samples), y2d)
     if y2d.shape[1] != n_tasks:
         raise ValueError(f"y has {y2d.shape[1]} tasks, but the model has {n_tasks}.")
     observed = ~missing_mask(y2d, missing_label)
-    return [
-        (np.flatnonzero(observed[:, t]), typed_values(y2d[observed[:, t], t], task_label(t, names)))
-        for t in range(n_tasks)
-    ]
+    labels = []
+    for t in range(n_tasks):
+        values = typed_values(y2d[observed[:, t], t], task_label(t, names))
+        if tasks is not None:
+            values = tasks[t].checked_labels(values)
+        else:
+            _check_finite(values, task_label(t, names))
+        labels.append((np.flatnonzero(observed[:, t]), values))
+    return labels
+
+
+def checked_probabilities(probabilities, n_samples, label):
+    """One task's probabilities given by a user, as ``(n_samples, n_classes)``: a 1-D array is the
+    positive class's (scikit-learn's binary format); each value in [0, 1], each row summing to 1."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim not in (1, 2):
+        raise ValueError(
+            f"{label}'s probabilities must be 1-D (the positive class's, as scikit-learn's binary format) or 2-D "
+            f"(one column per class); got an array of {probabilities.ndim} dimensions."
+        )
+    if len(probabilities) != n_samples:
+        raise ValueError(f"y_prob has {len(probabilities)} rows for {label}, but y_true has {n_samples}.")
+    if np.isnan(probabilities).any():
+        raise ValueError(f"{label}'s probabilities contain NaN.")
+    if not np.all((probabilities >= 0) & (probabilities <= 1)):
+        raise ValueError(
+            f"{label}'s probabilities must lie in [0, 1]; got values from {probabilities.min()!r} to "
+            f"{probabilities.max()!r}."
+        )
+    if probabilities.ndim == 1:
+        return np.column_stack([1 - probabilities, probabilities])
+    # float32 probabilities (a network's) sum to 1 within a few units of 1e-7 per class
+    sums = probabilities.sum(axis=1)
+    if not np.allclose(sums, 1, rtol=0, atol=1e-4):
+        worst = int(np.argmax(np.abs(sums - 1)))
+        raise ValueError(
+            f"{label}'s probabilities must sum to 1 over its classes in each row; row {worst} sums to "
+            f"{sums[worst]!r}. Give predict_proba's output, or the positive class's column alone for a binary task."
+        )
+    return probabilities

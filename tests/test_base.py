@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from sklearn_mtl import SKOPS_TRUSTED_TYPES, MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
 from sklearn_mtl._engine import _SPARSE_GRADIENT_MIN_FEATURES, _SPARSE_INPUT_MAX_DENSITY, _WIDE_INPUT
@@ -326,6 +327,34 @@ def test_wide_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
     again = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,)}).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X)[1], clf.predict_proba(X)[1])
     assert clf.score(X, y) > 0.7
+
+
+class _PassCounter(Callback):
+    """Counts the module's forward passes in training, and the training steps."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.forwards_, self.steps_ = 0, 0
+
+        def count(module, args):
+            self.forwards_ += module.training
+
+        net.module_.register_forward_pre_hook(count)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.steps_ += training
+
+
+def test_a_sparse_first_layer_takes_one_forward_and_backward_pass_per_step():
+    """With two optimizers (Adam, and SparseAdam for the sparse first layer) skorch ran each step's closure
+    once per optimizer: two forward and backward passes per batch."""
+    X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
+    params = {**SMALL, "hidden_layer_sizes": (16,), "max_iter": 2, "callbacks": [("passes", _PassCounter())]}
+    clf = MaskedMultiTaskClassifier(**params).fit(X, y)
+    passes = dict(clf.net_.callbacks_)["passes"]
+    assert clf.net_.sparse_optimizer_ is not None and passes.steps_ > 0
+    assert passes.forwards_ == passes.steps_
+    weight = clf.net_.module_.sparse_layer.bag.weight
+    assert int(clf.net_.sparse_optimizer_.state[weight]["step"]) == passes.steps_  # each optimizer steps once
 
 
 def test_narrow_sparse_input_and_the_same_input_dense_fit_the_same_model_with_adam():

@@ -5,6 +5,7 @@ inside pytest's own process without leaking into other tests."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,14 +17,27 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _torchrun(script, *args):
+def _torchrun(script, *args, timeout=300):
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    done = subprocess.run(
-        [*command, str(script), *map(str, args)], capture_output=True, text=True, env=environment, timeout=300
+    # a session of its own: on a timeout, the launcher and its workers are ended together (killing the
+    # launcher alone left the workers of a hung run behind)
+    run = subprocess.Popen(
+        [*command, str(script), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        start_new_session=True,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    try:
+        stdout, stderr = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        raise
+    assert run.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return stdout
 
 
 def _import(path):
@@ -64,3 +78,33 @@ def test_stopping_sparse_inputs_ensembles_towers_and_clear_errors(tmp_path):
     assert "does not yet support sampling='task_balanced'" in errors["sampling"]
     assert "distributed_rows='own' does not yet hold a validation split out" in errors["own_validation"]
     assert "does not yet support partial_fit" in errors["partial_fit"]
+
+
+def test_a_fault_on_one_rank_stops_every_rank_at_once(tmp_path):
+    """Without the error flags, the first fault left the other rank waiting in a collective for gloo's
+    30-minute timeout; here the whole run, six faults and a fit, must end within two minutes."""
+    out = tmp_path / "faults.json"
+    _torchrun(ROOT / "tests" / "distributed" / "faults.py", out, timeout=120)
+    results = json.loads(out.read_text())
+    nan_in_X = "Input X contains NaN"
+    expected = {  # the failing rank, and the error it raised
+        "bad_row": (1, f"ValueError: {nan_in_X}"),
+        "epoch_callback": (1, "RuntimeError: on_epoch_end failed on rank 1"),  # mid-fit, at an epoch's end
+        "batch_callback": (0, "RuntimeError: on_batch_end failed on rank 0"),  # mid-epoch
+        "last_epoch_callback": (1, "RuntimeError: on_epoch_end failed on rank 1"),  # after the last step
+        "step": (1, "RuntimeError: the step failed on rank 1"),  # a forward pass
+    }
+    for name, (failing, error) in expected.items():
+        ranks = results[name]
+        assert ranks[failing]["error"].startswith(error), name
+        other = ranks[1 - failing]["error"]
+        kind = "DistributedValueError" if error.startswith("ValueError") else "DistributedFitError"
+        assert other.startswith(f"{kind}: Data-parallel fit stopped: rank {failing} failed with {error}"), name
+        assert not ranks[0]["fitted"] and not ranks[1]["fitted"], name  # a failed fit leaves no model behind
+        assert max(rank["seconds"] for rank in ranks) < 60, name
+    # a bad label on one rank's rows: the tasks are described from every rank's labels, so both ranks say it
+    for rank in results["bad_label"]:
+        assert rank["error"].startswith("ValueError: Input y contains infinity") and "in task 1" in rank["error"]
+    # the process group is still usable: the next fit trains, and both ranks hold the same model
+    fitted = results["no_fault"]
+    assert fitted[0]["error"] is None and fitted[0]["outputs"] == fitted[1]["outputs"]

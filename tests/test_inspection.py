@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
@@ -55,6 +56,53 @@ def test_affinity_finds_the_hidden_groups(kind):
     within, between = _within_and_between(affinity)
     assert within > between and within > 0
     assert group_tasks(affinity, 2) == TRUE_GROUPS
+
+
+def _noisy_copies(n_rows=4000, seed=0):
+    """Six binary tasks in two hidden groups, interleaved: each task is a noisy copy of its group's
+    concept (the sign of a direction of X, tilted a little per task); half the labels missing."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 20))
+    directions = rng.normal(size=(2, 20))
+    columns = [np.tanh(X @ (directions[task % 2] + 0.2 * rng.normal(size=20))) for task in range(6)]
+    y = (np.column_stack(columns) + 0.3 * rng.normal(size=(n_rows, 6)) > 0).astype(float)
+    y[rng.rand(n_rows, 6) < 0.5] = np.nan
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def noisy_copies():
+    return _noisy_copies()
+
+
+def test_affinity_finds_the_hidden_groups_with_the_estimators_defaults(noisy_copies):
+    X, y = noisy_copies
+    affinity = task_affinity(MaskedMultiTaskClassifier(hidden_layer_sizes=(32,), max_iter=15, random_state=0), X, y)
+    within, between = _within_and_between(affinity)
+    assert within > between and within > 0
+    assert group_tasks(affinity, 2) == TRUE_GROUPS
+
+
+def test_training_as_the_estimator_would_hides_the_groups_the_lookahead_settings_find(noisy_copies):
+    """Why task_affinity trains with settings of its own: the defaults' decaying 4e-3 rate and heavier L2
+    converge within a few epochs, where the gradients of related tasks cancel rather than align."""
+    X, y = noisy_copies
+    estimator = MaskedMultiTaskClassifier(hidden_layer_sizes=(32,), max_iter=15, random_state=0)
+    within, between = _within_and_between(task_affinity(estimator, X, y, every=2, training_params={}))
+    assert within < between
+
+
+def test_task_affinity_rejects_bad_parameters():
+    X, y = _two_groups(n_rows=100)
+    estimator = MaskedMultiTaskRegressor(**SMALL)
+    with pytest.raises(ValueError, match="every must be an integer of at least 1; got 0"):
+        task_affinity(estimator, X, y, every=0)
+    with pytest.raises(ValueError, match="lookahead_lr must be None or a positive float; got -0.1"):
+        task_affinity(estimator, X, y, lookahead_lr=-0.1)
+    with pytest.raises(TypeError, match="training_params must be a dict or None; got list"):
+        task_affinity(estimator, X, y, training_params=[("alpha", 0.0)])
+    with pytest.raises(ValueError, match="does not take: \\['learning_rate'\\]"):
+        task_affinity(estimator, X, y, training_params={"learning_rate": 0.1})
 
 
 def test_a_pair_that_never_shares_a_batch_has_no_affinity():
@@ -111,3 +159,17 @@ def test_display_draws_the_heatmap_with_task_names_in_group_order():
     assert [label.get_text() for label in named.ax_.get_yticklabels()] == names
     with pytest.raises(ValueError, match="task_names has 2 names but the affinity has 6 tasks"):
         TaskAffinityDisplay(display.affinity, task_names=["a", "b"]).plot()
+
+
+def test_the_lookahead_step_is_bounded_where_past_gradients_were_near_zero():
+    """Adam's step on one gradient, without momentum: each coordinate at most sqrt((1 - beta2^(t+1)) / (1 - beta2))
+    times the learning rate, even for a weight whose past gradients were all near zero (dividing by their mean alone
+    made the example's lookahead steps thousands of times too large and its groups wrong)."""
+    from sklearn_mtl.inspection._affinity import _adam_direction
+
+    gradient = torch.tensor([1e-2, 1.0, -3.0])
+    past_squares = torch.tensor([1e-4, 1e-16, 0.0])
+    direction = _adam_direction(gradient, (past_squares, 100.0, 0.999, 1e-8))
+    bound = np.sqrt((1 - 0.999**101) / (1 - 0.999))
+    assert torch.all(direction.abs() <= bound + 1e-6) and torch.all(torch.sign(direction) == torch.sign(gradient))
+    np.testing.assert_allclose(_adam_direction(gradient, None), gradient)

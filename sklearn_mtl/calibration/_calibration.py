@@ -21,6 +21,7 @@ from .._responses import (
     task_kinds,
     task_names,
 )
+from .._sklearn_compat import _check_sample_weight
 from .._tasks import stack_predictions
 
 METHODS = ("sigmoid", "isotonic", "temperature")
@@ -46,6 +47,13 @@ def _platt(scores, truth, weights):
         return value.sum(), np.array([(gradient * scores).sum(), gradient.sum()])
 
     return minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+
+
+def _checked_weights(sample_weight, X):
+    """sample_weight as fit checks it (one finite, non-negative weight per row), or None."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 class _TaskCalibrator:
@@ -221,8 +229,13 @@ class MultiTaskCalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseE
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
         if self.ensemble not in (True, False, "auto"):
             raise ValueError(f"ensemble must be True, False or 'auto'; got {self.ensemble!r}.")
+        splitter = hasattr(self.cv, "split") and not isinstance(self.cv, str)
+        if not (self.cv is None or splitter or isinstance(self.cv, numbers.Integral)):
+            raise TypeError(f"cv must be None, an integer of at least 2 or a splitter; got {self.cv!r}.")
+        if isinstance(self.cv, numbers.Integral) and (isinstance(self.cv, (bool, np.bool_)) or self.cv < 2):
+            raise ValueError(f"cv must be None, an integer of at least 2 or a splitter; got {self.cv!r}.")
         frozen = type(self.estimator).__name__ == "FrozenEstimator"
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        weights = _checked_weights(sample_weight, X)
         if frozen:
             check_is_fitted(final_estimator(self.estimator))
             if self.ensemble is True:
@@ -297,7 +310,7 @@ class MultiTaskCalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseE
         model = final_estimator(fitted)
         names = task_names(fitted)
         n_samples = len(next(p for p in probabilities if p is not None))
-        labels = observed_labels(y, n_samples, len(kinds), missing_label_of(fitted), names)
+        labels = observed_labels(y, n_samples, len(kinds), missing_label_of(fitted), names, model.tasks_)
         calibrators = []
         for task, (kind, p, (rows, values)) in enumerate(zip(kinds, probabilities, labels, strict=True)):
             if kind != "classification":
@@ -306,12 +319,7 @@ class MultiTaskCalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseE
             classes = model.tasks_[task].classes
             calibrator = _TaskCalibrator(self.method, len(classes))
             label = task_label(task, names)
-            unseen = np.setdiff1d(values, classes)
-            if unseen.size:
-                raise ValueError(
-                    f"{label} has labels {unseen[:5].tolist()} that are not among its classes {classes.tolist()}."
-                )
-            indices = np.searchsorted(classes, values)
+            indices = model.tasks_[task].encode_labels(values).astype(np.intp)  # a label not among classes: an error
             if len(np.unique(indices)) < min(2, len(classes)):
                 n_classes = len(np.unique(indices))
                 message = f"{label} has {len(rows)} observed labels of {n_classes} class(es) in the calibration data"
@@ -387,12 +395,16 @@ class MultiTaskCalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseE
         """
         predictions = self.predict(X)
         predictions = predictions.reshape(len(predictions), -1)
+        sample_weight = _checked_weights(sample_weight, predictions)
         model = self.calibrated_classifiers_[0].estimator
-        labels = observed_labels(y, len(predictions), predictions.shape[1], missing_label_of(model), task_names(model))
+        tasks = final_estimator(model).tasks_
+        labels = observed_labels(
+            y, len(predictions), predictions.shape[1], missing_label_of(model), task_names(model), tasks
+        )
         scores = []
-        for task, (rows, values) in zip(final_estimator(model).tasks_, labels, strict=True):
+        for task, (rows, values) in zip(tasks, labels, strict=True):
             if task.kind == "classification" and len(rows):
-                weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+                weights = None if sample_weight is None else sample_weight[rows]
                 scores.append(np.average(predictions[rows, task.index].astype(values.dtype) == values, weights=weights))
         return float(np.mean(scores))
 

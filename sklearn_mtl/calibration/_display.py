@@ -1,10 +1,21 @@
 """MultiTaskCalibrationDisplay: each task's reliability curve, in scikit-learn's Display convention."""
 
+import numbers
+
 import numpy as np
 from sklearn.calibration import calibration_curve
 
 from .._labels import task_label
-from .._responses import missing_label_of, observed_labels, per_task_probabilities, task_kinds, task_names
+from .._responses import (
+    checked_probabilities,
+    final_estimator,
+    missing_label_of,
+    observed_labels,
+    per_task_probabilities,
+    task_kinds,
+    task_names,
+)
+from .._targets import as_2d_targets
 
 __all__ = ["MultiTaskCalibrationDisplay"]
 
@@ -76,6 +87,7 @@ class MultiTaskCalibrationDisplay:
         """
         import matplotlib.pyplot as plt
 
+        _check_count("n_cols", n_cols)
         n_tasks = len(self.prob_true)
         if ax is None:
             n_cols = min(n_cols, n_tasks)
@@ -111,20 +123,38 @@ class MultiTaskCalibrationDisplay:
 
     @classmethod
     def from_predictions(
-        cls, y_true, y_prob, *, n_bins=5, strategy="uniform", task_names=None, missing_label=np.nan, name=None, ax=None
+        cls,
+        y_true,
+        y_prob,
+        *,
+        n_bins=5,
+        strategy="uniform",
+        pos_label=None,
+        task_names=None,
+        missing_label=np.nan,
+        name=None,
+        ax=None,
     ):
         """Plot each binary task's reliability curve from its labels and probabilities.
 
         Parameters
         ----------
-        y_true : {array-like, sparse matrix} of shape (n_samples, n_tasks)
-            Labels 0 and 1, missing ones marked by NaN (or ``missing_label``).
-        y_prob : list of (ndarray of shape (n_samples, 2) or None)
-            Each task's probabilities, as a multi-task model's ``predict_proba``; tasks that are
-            not binary (None, or more columns) are left out.
+        y_true : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_tasks)
+            Labels, missing ones marked by NaN (or ``missing_label``).
+        y_prob : ndarray, or list of (ndarray or None)
+            Each task's probabilities: a multi-task model's ``predict_proba`` (one
+            ``(n_samples, n_classes_t)`` array per task, None for a regression task), or, for a
+            binary task, the positive class's probabilities alone, of shape ``(n_samples,)`` (the
+            format of scikit-learn's ``CalibrationDisplay.from_predictions``). One array is one
+            task's. Each value must lie in [0, 1] and each row of a 2-D array sum to 1. Tasks
+            that are not binary (None, or more columns) are left out.
         n_bins : int, default=5
         strategy : {"uniform", "quantile"}, default="uniform"
             As :func:`~sklearn.calibration.calibration_curve`.
+        pos_label : int, float, bool, str, list or None, default=None
+            The positive class (the class of the probabilities' last column), one for every task
+            or a list of one per task. None: as scikit-learn, 1 for labels in {0, 1} or {-1, 1};
+            other labels (strings, for example) need it.
         task_names : list of str, default=None
         missing_label : float or str, default=np.nan
         name : str, default=None
@@ -134,14 +164,32 @@ class MultiTaskCalibrationDisplay:
         -------
         display : MultiTaskCalibrationDisplay
         """
+        _check_count("n_bins", n_bins)
+        if strategy not in ("uniform", "quantile"):
+            raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}.")
+        y2d, _, frame_names = as_2d_targets(y_true)
+        n_samples, n_tasks = y2d.shape
+        task_names = frame_names if task_names is None else list(task_names)
         y_prob = [y_prob] if isinstance(y_prob, np.ndarray) else list(y_prob)
-        n_samples = len(next(p for p in y_prob if p is not None))
-        labels = observed_labels(y_true, n_samples, len(y_prob), missing_label, task_names)
+        if len(y_prob) != n_tasks:
+            raise ValueError(f"y_prob has {len(y_prob)} tasks, but y_true has {n_tasks}; give one entry per task.")
+        for parameter, values in (("task_names", task_names), ("pos_label", pos_label)):
+            if isinstance(values, (list, tuple, np.ndarray)) and len(values) != n_tasks:
+                raise ValueError(f"{parameter} has {len(values)} entries, but y_true has {n_tasks} tasks.")
+        positives = list(pos_label) if isinstance(pos_label, (list, tuple, np.ndarray)) else [pos_label] * n_tasks
+        labels = observed_labels(y2d, n_samples, n_tasks, missing_label, task_names)
         prob_true, prob_pred, names = [], [], []
         for task, (p, (rows, values)) in enumerate(zip(y_prob, labels, strict=True)):
+            label = task_label(task, task_names)
+            p = None if p is None else checked_probabilities(p, n_samples, label)
             if p is None or p.shape[1] != 2 or not len(rows):
                 continue
-            truth, predicted = calibration_curve(values.astype(float), p[rows, 1], n_bins=n_bins, strategy=strategy)
+            try:
+                truth, predicted = calibration_curve(
+                    values, p[rows, 1], n_bins=n_bins, strategy=strategy, pos_label=positives[task]
+                )
+            except ValueError as error:  # scikit-learn's word on the labels, naming the task
+                raise ValueError(f"{label}: {error}") from None
             prob_true.append(truth)
             prob_pred.append(predicted)
             names.append(task_label(task) if task_names is None else str(task_names[task]))
@@ -174,13 +222,22 @@ class MultiTaskCalibrationDisplay:
         if "classification" not in task_kinds(estimator):
             raise ValueError("The model has no classification task: no reliability curve to draw.")
         names = task_names(estimator)
+        # each binary task's positive class is its second class, whatever its labels' type
+        tasks = final_estimator(estimator).tasks_
+        positives = [task.classes[-1] if task.kind == "classification" else None for task in tasks]
         return cls.from_predictions(
             y,
             per_task_probabilities(estimator, X),
             n_bins=n_bins,
             strategy=strategy,
+            pos_label=positives,
             task_names=names,
             missing_label=missing_label_of(estimator),
             name=type(estimator).__name__ if name is None else name,
             ax=ax,
         )
+
+
+def _check_count(parameter, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
+        raise ValueError(f"{parameter} must be an integer of at least 1; got {value!r}.")

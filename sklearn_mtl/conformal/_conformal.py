@@ -58,7 +58,11 @@ def conformal_quantile(scores, confidence_level):
 
 
 def _check_level(confidence_level):
-    if not isinstance(confidence_level, numbers.Real) or not 0 < confidence_level < 1:
+    if (
+        not isinstance(confidence_level, numbers.Real)
+        or isinstance(confidence_level, (bool, np.bool_))
+        or not 0 < confidence_level < 1
+    ):
         raise ValueError(f"confidence_level must be a float strictly between 0 and 1; got {confidence_level!r}.")
 
 
@@ -88,12 +92,17 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
         """
+        self._check_prefit()
         if self.prefit:
             raise ValueError(
                 "The estimator is used as fitted (prefit=True): skip fit and call conformalize, or set prefit=False."
             )
         self.estimator_ = clone(self.estimator).fit(X_train, y_train, **fit_params)
         return self
+
+    def _check_prefit(self):
+        if not isinstance(self.prefit, (bool, np.bool_)):
+            raise ValueError(f"prefit must be True or False; got {self.prefit!r}.")
 
     def _fitted_estimator(self):
         if self.prefit:
@@ -123,6 +132,7 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
         """
+        self._check_prefit()
         _check_level(self.confidence_level)
         if self.conformity_score not in self._conformity_scores:
             allowed = " or ".join(map(repr, self._conformity_scores))
@@ -134,7 +144,8 @@ class _SplitConformal(MetaEstimatorMixin, BaseEstimator):
         names = task_names(estimator)
         responses = self._responses(estimator, X_conformalize)
         n_rows, missing_label = self._n_rows(responses), missing_label_of(estimator)
-        labels = observed_labels(y_conformalize, n_rows, len(kinds), missing_label, names)
+        tasks = final_estimator(estimator).tasks_
+        labels = observed_labels(y_conformalize, n_rows, len(kinds), missing_label, names, tasks)
         quantiles, counts = np.full(len(kinds), np.nan), np.zeros(len(kinds), dtype=int)
         for task, (kind, (rows, values)) in enumerate(zip(kinds, labels, strict=True)):
             if kind != self._kind:
@@ -349,14 +360,8 @@ class MultiTaskConformalClassifier(_SplitConformal):
 
     @staticmethod
     def _scores(estimator, task, responses, rows, values):
-        classes = final_estimator(estimator).tasks_[task].classes
-        unseen = np.setdiff1d(values, classes)
-        if unseen.size:
-            raise ValueError(
-                f"{task_label(task, task_names(estimator))} has labels {unseen[:5].tolist()} that are not among "
-                f"its classes {classes.tolist()}."
-            )
-        return 1.0 - responses[task][rows, np.searchsorted(classes, values)]
+        indices = final_estimator(estimator).tasks_[task].encode_labels(values).astype(np.intp)  # unseen: an error
+        return 1.0 - responses[task][rows, indices]
 
     def predict_set(self, X):
         """The model's predictions and each classification task's prediction sets.

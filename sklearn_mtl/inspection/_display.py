@@ -125,6 +125,7 @@ class TaskAffinityDisplay:
         n_groups=None,
         every=1,
         lookahead_lr=None,
+        training_params=None,
         ax=None,
         cmap="RdBu",
         colorbar=True,
@@ -140,7 +141,7 @@ class TaskAffinityDisplay:
         task_names : list of str, default=None
             Names of the tasks; None takes a DataFrame y's columns, else the tasks' indices.
         n_groups : int, default=None
-        every, lookahead_lr
+        every, lookahead_lr, training_params
             As for :func:`~sklearn_mtl.inspection.task_affinity`.
         ax : matplotlib Axes, default=None
         cmap : str or Colormap, default="RdBu"
@@ -150,7 +151,9 @@ class TaskAffinityDisplay:
         -------
         display : TaskAffinityDisplay
         """
-        affinity = task_affinity(estimator, X, y, every=every, lookahead_lr=lookahead_lr)
+        affinity = task_affinity(
+            estimator, X, y, every=every, lookahead_lr=lookahead_lr, training_params=training_params
+        )
         if task_names is None and hasattr(y, "columns"):
             task_names = list(y.columns)
         return cls.from_affinity(
