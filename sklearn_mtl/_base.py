@@ -19,6 +19,7 @@ from . import _distributed as distributed
 from . import _engine as engine
 from . import _fit_labels as fit_labels
 from . import _inputs as inputs
+from . import _sharing as sharing
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
 from ._predictor import NetworkPredictor
@@ -39,6 +40,7 @@ from .weighting import TASK_WEIGHTINGS, TaskWeighting, _check_task_weights
 _PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
     "n_shared_layers": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "task_sharing": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="both")],  # inf: one head
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
     "alpha": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
@@ -88,6 +90,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        task_sharing="auto",
         ensemble_size=1,
         activation="relu",
         alpha="auto",
@@ -122,6 +125,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_shared_layers = n_shared_layers
+        self.task_sharing = task_sharing
         self.ensemble_size = ensemble_size
         self.activation = activation
         self.alpha = alpha
@@ -221,6 +225,11 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
+        if not continue_training:
+            *self._sharing, self.sharing_scores_ = sharing.resolve(
+                self, X, y, sample_weight, task_labels, group, incremental, engine._AUTO_L2
+            )
+            self.task_sharing_ = self._sharing[0]
         X = inputs.encode(X, inputs.levels_of(self))
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
