@@ -238,6 +238,15 @@ def make_multitask_classification(
     >>> X, y = make_multitask_classification(n_samples=200, n_tasks=4, one_label_per_row=True, random_state=0)
     >>> (~np.isnan(y)).sum(axis=1).max()
     np.int64(1)
+
+    Tasks that mix the shared features alike, and the shared features themselves (what a per-task
+    model would need to know to gain all that sharing can give):
+
+    >>> X, y, shared = make_multitask_classification(
+    ...     n_samples=200, n_tasks=4, mixing_correlation=0.9, one_label_per_row=True,
+    ...     return_shared_features=True, random_state=0)
+    >>> shared.shape
+    (200, 2)
     """
     rng = check_random_state(random_state)
     X, scores, shared_features = _task_scores(
