@@ -75,6 +75,14 @@ _PARAMETER_CONSTRAINTS = {
 }
 
 
+def _make_rng(random_state):
+    """The fit's numpy generator: from ``random_state``, or fresh entropy for None (without drawing
+    from numpy's global RNG)."""
+    if random_state is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+    return check_random_state(random_state)
+
+
 class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
     """Shared logic. What each task is lives in the fitted ``tasks_`` (see ``_tasks.py``); the
     subclasses differ only in which kinds of task they accept and in their public methods."""
@@ -221,15 +229,13 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
                 estimator=type(self).__name__,
             )
             self._set_task_attributes(tasks, was_1d, task_names)
-            self._rng = self._make_rng()
+            self._rng = _make_rng(self.random_state)
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
-        if not continue_training:
-            *self._sharing, self.sharing_scores_ = sharing.resolve(
-                self, X, y, sample_weight, task_labels, group, incremental, engine._AUTO_L2
-            )
-            self.task_sharing_ = self._sharing[0]
+        if not continue_training:  # the heads' sharing and the L2 coefficient (_sharing.py)
+            sharing_input = (self, X, y, sample_weight, task_labels, group, incremental)
+            self.task_sharing_, self._sharing_l2, self.sharing_scores_ = sharing.resolve(*sharing_input)
         X = inputs.encode(X, inputs.levels_of(self))
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
@@ -329,12 +335,6 @@ class _BaseMaskedMultiTask(_AddTasksMixin, BaseEstimator):
     def _forget_fit(self):
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
             delattr(self, name)
-
-    def _make_rng(self):
-        if self.random_state is None:
-            # fresh entropy, without drawing from numpy's global RNG
-            return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
-        return check_random_state(self.random_state)
 
     def _set_task_attributes(self, tasks, was_1d, task_names):
         """``tasks_`` and the attributes that present it the way scikit-learn users expect."""

@@ -27,12 +27,13 @@ task_sharing : "auto" or float, default="auto"
     model before this option existed). A positive value splits each head into a part all tasks
     share plus the task's own deviation, whose L2 penalty is ``task_sharing`` times that on the
     other weights (regularized multi-task learning, Evgeniou and Pontil 2004); ``float("inf")``
-    gives all tasks one head's weights (each keeps its own bias). "auto": 0 when the median task
-    has 1,000 labels or more or rows carry more than 1.5 labels on average; with fewer labels per
-    task and one label per row, ``fit`` compares on 20% of the rows (held out, then refitted on
-    all) independent heads, independent heads under a penalty raised for the few labels, and
-    shared heads (``task_sharing=10``), and keeps the best (``task_sharing_``,
-    ``sharing_scores_``; see the user guide's "How much the tasks share").""",
+    gives all tasks one head's weights (each keeps its own bias). "auto": 0 (and the default
+    penalty) when the median task has 500 labels or more, rows carry more than 1.5 labels on
+    average, or all tasks together have fewer than 500; with fewer labels per task and one label per
+    row, ``fit`` compares on 20% of the rows (held out, then refitted on all) independent heads,
+    independent heads under a penalty raised for the few labels, and shared heads
+    (``task_sharing=10``), and keeps the best (``task_sharing_``, ``sharing_scores_``; see the user
+    guide's "How much the tasks share"). The comparison fits the network four times.""",
     "ensemble_size": """\
 ensemble_size : int, default=1
     Number of networks trained together as an ensemble (:class:`~sklearn_mtl.modules.MemberEnsembleNet`:

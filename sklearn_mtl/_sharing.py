@@ -20,10 +20,12 @@ The held-out choice keeps each set's better model.
 
 import copy
 import math
+import warnings
 
 import numpy as np
 from sklearn.base import clone
 
+from ._engine import _AUTO_L2
 from ._fit_labels import labels_at_door
 from ._sklearn_compat import _safe_indexing
 from ._tasks import encode_labels, validation_scores
@@ -35,8 +37,11 @@ _CHOICE_MAX_LABELS = 500
 # ... and labels per row (mean) above which they keep them too: rows labelled for most tasks
 # already tie the tasks together through the shared layers
 _CHOICE_MAX_LABELS_PER_ROW = 1.5
-# a task needs this many labels for the choice to be made (each part of the split needs some)
+# a task needs this many labels for the choice to be made (each part of the split needs some), and
+# all tasks together this many: a held-out fifth of fewer than 100 labels scores the settings by
+# chance (with 400 labels over 10 tasks the choice missed the better setting on one seed of three)
 _CHOICE_MIN_LABELS = 10
+_CHOICE_MIN_TOTAL_LABELS = 500
 _HOLDOUT_FRACTION = 0.2
 # the raised penalty's coefficient on the sum over a task's labels (the default, 3e-3 on the mean,
 # is 13.5 on the sum for a task of 4,500 labels). At 150 labels per task the synthetic classification
@@ -47,11 +52,11 @@ _SUM_PENALTY = 13.5
 _SHARING_FACTOR = 10.0
 
 
-def resolve(est, X, y, sample_weight, task_labels, group, incremental, base_l2):
+def resolve(est, X, y, sample_weight, task_labels, group, incremental):
     """``(task_sharing, l2, scores)``: the heads' sharing and the L2 coefficient ``fit`` builds the
     network with, and the held-out scores of the settings compared (None when none were)."""
     if needs_choice(est, task_labels, X.shape[0], group) and not incremental:
-        settings = candidates(task_labels, base_l2)
+        settings = candidates(task_labels, _AUTO_L2)
         # drawn from a copy of the fit's generator: the final fit's own draws stay those of a fit
         # without the choice, so that choosing "independent" gives exactly the model of task_sharing=0
         seed = int(copy.deepcopy(est._rng).randint(np.iinfo(np.int32).max))
@@ -64,7 +69,7 @@ def resolve(est, X, y, sample_weight, task_labels, group, incremental, base_l2):
             "ensemble_size=1); leave task_sharing='auto' or 0 with a custom module or an ensemble."
         )
     # a held-out choice's candidate is fitted with the penalty it tries
-    return task_sharing, est.__dict__.get("_candidate_l2", base_l2), None
+    return task_sharing, est.__dict__.get("_candidate_l2", _AUTO_L2), None
 
 
 def needs_choice(est, task_labels, n_rows, group):
@@ -79,6 +84,7 @@ def needs_choice(est, task_labels, n_rows, group):
         np.median(counts) < _CHOICE_MAX_LABELS
         and counts.sum() <= _CHOICE_MAX_LABELS_PER_ROW * n_rows
         and counts.min() >= _CHOICE_MIN_LABELS
+        and counts.sum() >= _CHOICE_MIN_TOTAL_LABELS
     )
 
 
@@ -111,7 +117,11 @@ def choose(est, X, y, sample_weight, settings, seed):
     for name, (task_sharing, l2) in settings.items():
         candidate = clone(est).set_params(task_sharing=task_sharing, random_state=seed, verbose=0, warm_start=False)
         candidate._candidate_l2 = l2
-        candidate.fit(X_train, y_train, sample_weight=weight_train)
+        with warnings.catch_warnings():
+            # the fit on every row that follows warns of what matters (one class, no convergence)
+            # once, at the user's call; the candidates would repeat it three times, pointing here
+            warnings.simplefilter("ignore")
+            candidate.fit(X_train, y_train, sample_weight=weight_train)
         scores[name] = _held_out_score(candidate, X_held, y_held, weight_held)
     finite = {name: score for name, score in scores.items() if math.isfinite(score)}
     best = max(finite, key=finite.get) if finite else "independent"
