@@ -215,3 +215,13 @@ def test_a_module_pickled_before_task_sharing_existed_still_predicts():
     del net.shared_head, net.task_sharing  # as a module pickled before the parameter was added
     torch.testing.assert_close(net(torch.ones(2, 5)), expected)
     assert len(net.penalized_parameters()) == 2
+
+
+@pytest.mark.parametrize("task_sharing", [0.0, 4.0, float("inf")])
+def test_lazy_penalty_of_sparse_heads_weighs_the_deviations_by_their_factor(task_sharing):
+    net = _shared_heads_net(task_sharing, head_widths=(1, 1, 1), sparse_heads=True)
+    with torch.no_grad():
+        net.heads.weight.fill_(0.5 if task_sharing < float("inf") else 0.0)
+    squares = net.sparse_squared_norm(torch.zeros(2, 5), columns=torch.tensor([0, 2, 2]))
+    expected = {0.0: 2 * 8 * 0.25, 4.0: 4.0 * 2 * 8 * 0.25, float("inf"): 0.0}[task_sharing]
+    assert float(squares) == pytest.approx(expected)

@@ -333,3 +333,15 @@ def test_the_held_out_choice_warns_once_at_the_call_of_fit():
     assert model.sharing_scores_ is not None
     converged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert len(converged) == 1 and converged[0].filename == __file__
+
+
+@pytest.mark.filterwarnings("ignore:task .* has only one class")  # two labels per task: many tasks have one class
+def test_one_head_for_a_thousand_tasks_trains_sparsely_with_a_finite_penalty():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 4))
+    rows, tasks = np.arange(2000), np.arange(2000) % 1000
+    y = labels_from_long(rows, tasks, (X[:, 0] > 0).astype(float), shape=(2000, 1000))
+    model = MaskedMultiTaskClassifier(**TINY, task_sharing=float("inf")).fit(X, y)
+    assert model.net_.module_.sparse_heads and np.isfinite(model.loss_curve_).all()  # inf * 0 would be NaN
+    weight = model.net_.module_.head_weight().detach()
+    assert torch.equal(weight[0], weight[999])

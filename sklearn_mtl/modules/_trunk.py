@@ -487,8 +487,8 @@ class SharedTrunkNet(nn.Module):
         sparse_layer = self.sparse_layer is not None and self.sparse_layer.sparse_gradient
         if sparse_layer and X.layout == torch.sparse_csr:
             squares = self.sparse_layer.squared_norm(X)
-        if self.sparse_heads and columns is not None:
-            factor = self.task_sharing if self._shares_heads() else 1.0
+        factor = self.task_sharing if self._shares_heads() else 1.0
+        if self.sparse_heads and columns is not None and math.isfinite(factor):  # inf: deviations fixed at 0
             squares = squares + factor * F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
         return squares
 
