@@ -19,6 +19,7 @@ from . import _engine as engine
 from . import _fit_feedback as fit_feedback
 from . import _fit_labels as fit_labels
 from . import _inputs as inputs
+from . import _sharing as sharing
 from ._add_tasks import _AddTasksMixin
 from ._losses import LOSS_NORMALIZATIONS
 from ._predictor import NetworkPredictor, validated_rows
@@ -38,6 +39,7 @@ from .weighting import TASK_WEIGHTINGS, TaskWeighting, _check_task_weights
 _PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
     "n_shared_layers": [Interval(numbers.Integral, 0, None, closed="left"), None],
+    "task_sharing": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="both")],  # inf: one head
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
     "alpha": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
@@ -73,6 +75,14 @@ _PARAMETER_CONSTRAINTS = {
 }
 
 
+def _make_rng(random_state):
+    """The fit's numpy generator: from ``random_state``, or fresh entropy for None (without drawing
+    from numpy's global RNG)."""
+    if random_state is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
+    return check_random_state(random_state)
+
+
 class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
     """Shared logic. What each task is lives in the fitted ``tasks_`` (see ``_tasks.py``); the
     subclasses differ only in which kinds of task they accept and in their public methods."""
@@ -88,6 +98,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        task_sharing="auto",
         ensemble_size=1,
         activation="relu",
         alpha="auto",
@@ -123,6 +134,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_shared_layers = n_shared_layers
+        self.task_sharing = task_sharing
         self.ensemble_size = ensemble_size
         self.activation = activation
         self.alpha = alpha
@@ -221,10 +233,13 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
                 estimator=type(self).__name__,
             )
             self._set_task_attributes(tasks, was_1d, task_names)
-            self._rng = self._make_rng()
+            self._rng = _make_rng(self.random_state)
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
+        if not continue_training:  # the heads' sharing and the L2 coefficient (_sharing.py)
+            sharing_input = (self, X, y, sample_weight, task_labels, group, incremental)
+            self.task_sharing_, self._sharing_l2, self.sharing_scores_ = sharing.resolve(*sharing_input)
         X_given, X = X, inputs.network_input(self, X)
         sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
@@ -316,12 +331,6 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
     def _forget_fit(self):
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
             delattr(self, name)
-
-    def _make_rng(self):
-        if self.random_state is None:
-            # fresh entropy, without drawing from numpy's global RNG
-            return np.random.RandomState(np.random.SeedSequence().generate_state(1)[0])
-        return check_random_state(self.random_state)
 
     def _set_task_attributes(self, tasks, was_1d, task_names):
         """``tasks_`` and the attributes that present it the way scikit-learn users expect."""

@@ -21,6 +21,19 @@ n_shared_layers : int, default=None
     shares every hidden layer; 0 shares none: one independent network per task, trained in one
     model, whose fit for a task does not depend on the other tasks' labels. Search over it to put
     "one model per task" and "one model for all" side by side.""",
+    "task_sharing": """\
+task_sharing : "auto" or float, default="auto"
+    How strongly the tasks' output heads are pulled together. 0: each task has its own head (the
+    model before this option existed). A positive value splits each head into a part all tasks
+    share plus the task's own deviation, whose L2 penalty is ``task_sharing`` times that on the
+    other weights (regularized multi-task learning, Evgeniou and Pontil 2004); ``float("inf")``
+    gives all tasks one head's weights (each keeps its own bias). "auto": 0 (and the default
+    penalty) when the median task has 500 labels or more, rows carry more than 1.5 labels on
+    average, or all tasks together have fewer than 500; with fewer labels per task and one label per
+    row, ``fit`` compares on 20% of the rows (held out, then refitted on all) independent heads,
+    independent heads under a penalty raised for the few labels, and shared heads
+    (``task_sharing=10``), and keeps the best (``task_sharing_``, ``sharing_scores_``; see the user
+    guide's "How much the tasks share"). The comparison fits the network four times.""",
     "ensemble_size": """\
 ensemble_size : int, default=1
     Number of networks trained together as an ensemble (:class:`~sklearn_mtl.modules.MemberEnsembleNet`:
@@ -259,6 +272,11 @@ history_ : skorch.History
     ``stopped_by_callback=True``.
 n_iter_ : int
     Number of epochs run (finished epochs: Ctrl-C lets the epoch in progress finish).
+task_sharing_ : float
+    The heads' sharing the network was built with (``task_sharing`` with "auto" resolved).
+sharing_scores_ : dict or None
+    With ``task_sharing="auto"`` in the regime of few labels per task, each compared setting's
+    held-out score (mean over tasks of ROC-AUC or R^2); None when no comparison was made.
 best_epochs_ : ndarray of int or None
     With ``per_task_stopping``, each task's best validation epoch (1-based, as in ``history_``;
     0 for a task whose score was never defined); None without it or without a validation split.

@@ -346,7 +346,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
             module_params.update(
                 sparse_gradient=est.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
                 sparse_heads=sparse_heads,
-                n_shared_layers=est.n_shared_layers,
+                n_shared_layers=est.n_shared_layers, task_sharing=est.task_sharing_,
             )
     if est.module is not None and est.n_shared_layers is not None:
         raise ValueError(
@@ -402,7 +402,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         "verbose": 0,
         "device": device,
         "alpha": 0.0 if est.alpha == "auto" else est.alpha,
-        "l2": _AUTO_L2 if est.alpha == "auto" else 0.0,
+        "l2": est._sharing_l2 if est.alpha == "auto" else 0.0,  # _AUTO_L2 unless raised (_sharing.py)
         "warm_start": True,
     }
     params.update(est.net_params or {})

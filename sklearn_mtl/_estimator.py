@@ -86,6 +86,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         *,
         hidden_layer_sizes=(1024,),
         n_shared_layers=None,
+        task_sharing="auto",
         ensemble_size=1,
         activation="relu",
         alpha="auto",
@@ -124,6 +125,7 @@ class MaskedMultiTaskEstimator(_BaseMaskedMultiTask):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             n_shared_layers=n_shared_layers,
+            task_sharing=task_sharing,
             ensemble_size=ensemble_size,
             activation=activation,
             alpha=alpha,

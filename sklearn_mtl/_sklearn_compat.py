@@ -13,6 +13,7 @@ import sys
 
 from sklearn.base import _fit_context
 from sklearn.metrics._scorer import _BaseScorer, _cached_call
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
@@ -36,6 +37,7 @@ __all__ = [
     "_cached_call",
     "_check_sample_weight",
     "_fit_context",
+    "_safe_indexing",
     "fit_callback_context",
     "fitted_by_model_selection",
     "open_callback_context",

@@ -88,6 +88,23 @@ def test_quick_scale_benchmark_times_the_package_beside_the_reference_loops():
     assert all(seconds > 0 for seconds in results["sparse_input"].values())
 
 
+def test_quick_sharing_regimes_benchmark_scores_every_model_and_keeps_the_panel():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_sharing_regimes
+
+        results = bench_sharing_regimes.main(["--quick", "--splits", "1", "--check"])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    for regime in bench_sharing_regimes.REGIMES:
+        means = results[regime]["means"]
+        assert "defaults (task_sharing='auto')" in means and "pooled network" in means
+        assert all(np.isfinite(value) for value in means.values())
+        assert sum(results[regime]["choices"].values()) == 1
+    # the fingerprint panel's training parts make no choice: the defaults' model is the earlier one
+    assert results["tox21 check"] is False and results["physchem3 check"] is False
+
+
 def test_quick_sharing_benchmark_times_towers_beside_separate_models():
     sys.path.insert(0, str(BENCHMARKS))
     try:

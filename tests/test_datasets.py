@@ -75,6 +75,49 @@ def test_task_relatedness_controls_how_much_tasks_share():
     assert related > 3 * unrelated
 
 
+@pytest.mark.parametrize("make", GENERATORS)
+def test_default_mixing_keeps_the_earlier_draws(make):
+    # mixing_correlation=0 draws nothing more: data sets made before the option are made again
+    X, y, shared = make(n_samples=30, missing_rate=0.2, return_shared_features=True, random_state=0)
+    X0, y0 = make(n_samples=30, missing_rate=0.2, mixing_correlation=0.0, random_state=0)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    assert shared.shape == (30, 2)
+
+
+def test_shared_features_explain_the_shared_part():
+    # with no task-specific part and no noise, each task is a linear mix of the shared features
+    _, y, shared = make_multitask_regression(
+        n_samples=500, n_tasks=4, task_relatedness=1.0, noise=0.0, return_shared_features=True, random_state=0
+    )
+    mixing, *_ = np.linalg.lstsq(shared, y, rcond=None)
+    np.testing.assert_allclose(shared @ mixing, y, atol=1e-10)
+
+
+def test_mixing_correlation_makes_the_tasks_alike():
+    def mean_task_correlation(mixing_correlation):
+        _, y = make_multitask_regression(
+            n_samples=3000, n_tasks=8, n_shared_factors=4, task_relatedness=1.0, noise=0.0,
+            mixing_correlation=mixing_correlation, random_state=0,
+        )
+        correlations = np.corrcoef(y.T)
+        return correlations[np.triu_indices(8, 1)].mean()
+
+    assert mean_task_correlation(1.0) > 0.999
+    assert mean_task_correlation(0.0) < 0.5
+
+
+def test_one_label_per_row_with_shared_structure():
+    # the synthetic regime: 30 tasks, 150 labels each, one label per row, 8 shared features
+    X, y, shared = make_multitask_classification(
+        n_samples=4500, n_features=40, n_tasks=30, n_informative=20, n_shared_factors=8,
+        one_label_per_row=True, return_shared_features=True, random_state=0,
+    )
+    assert X.shape == (4500, 40) and shared.shape == (4500, 8)
+    np.testing.assert_array_equal((~np.isnan(y)).sum(axis=1), 1)
+    assert 110 < (~np.isnan(y)).sum(axis=0).min() and (~np.isnan(y)).sum(axis=0).max() < 190
+
+
 def test_only_informative_features_matter():
     X, y = make_multitask_regression(n_samples=3000, n_features=8, n_informative=3, noise=0.0, random_state=0)
     correlations = np.abs(np.corrcoef(X.T, y.T)[:8, 8:])
@@ -100,6 +143,8 @@ def test_regression_targets_have_unit_variance_signal():
         ({"n_informative": 2, "n_shared_factors": 2}, "n_shared_factors"),
         ({"n_samples": 0}, "n_samples"),
         ({"noise": -1.0}, "noise"),
+        ({"mixing_correlation": 1.5}, "mixing_correlation"),
+        ({"mixing_correlation": -0.1}, "mixing_correlation"),
     ],
 )
 @pytest.mark.parametrize("make", GENERATORS)

@@ -156,3 +156,72 @@ def test_dropout_reaches_the_dropout_tasks_only(n_shared_layers, sparse):
         SharedTrunkNet(n_features=6, n_outputs=4, head_widths=[1, 1, 2], dropout=0.5, dropout_tasks=[True, False])
 
 
+
+
+def _shared_heads_net(task_sharing, head_widths=(1, 3, 1), **params):
+    torch.manual_seed(0)
+    return SharedTrunkNet(
+        n_features=5, n_outputs=sum(head_widths), hidden_layer_sizes=(8,), head_widths=list(head_widths),
+        task_sharing=task_sharing, **params,
+    )
+
+
+def test_shared_heads_start_where_independent_heads_start_and_read_the_shared_row_of_their_slot():
+    independent, shared = _shared_heads_net(0.0), _shared_heads_net(2.0)
+    X = torch.randn(4, 5)
+    torch.testing.assert_close(shared(X), independent(X))  # deviations start at zero
+    assert not shared.heads.weight.any()
+    np.testing.assert_array_equal(shared.column_slot.numpy(), [0, 0, 1, 2, 0])
+    with torch.no_grad():
+        shared.shared_head[0] += 1.0  # moves the first output of every task, and no other
+    moved = (shared(X) - independent(X)).abs().sum(dim=0) > 0
+    np.testing.assert_array_equal(moved.numpy(), [True, True, False, False, True])
+
+
+def test_shared_heads_penalize_the_deviations_by_their_factor():
+    net = _shared_heads_net(7.0)
+    factors = {id(p): factor for p, factor in net.penalized_parameters()}
+    assert factors[id(net.heads.weight)] == 7.0
+    assert factors[id(net.shared_head)] == 1.0 and factors[id(net.trunk[0].weight)] == 1.0
+    infinite = _shared_heads_net(float("inf"))
+    assert not infinite.heads.weight.requires_grad  # deviations fixed at zero: one head for all
+    assert id(infinite.heads.weight) not in {id(p) for p, _ in infinite.penalized_parameters()}
+    independent = _shared_heads_net(0.0)
+    assert [(id(p), factor) for p, factor in independent.penalized_parameters()] == [
+        (id(p), 1.0) for p in independent.parameters() if p.ndim > 1
+    ]
+
+
+@pytest.mark.parametrize("sparse_heads", [False, True])
+@pytest.mark.parametrize("n_shared_layers", [None, 0])
+def test_pair_forward_of_shared_heads_picks_the_forward_outputs(sparse_heads, n_shared_layers):
+    net = _shared_heads_net(3.0, head_widths=(1, 1, 1, 1), sparse_heads=sparse_heads, n_shared_layers=n_shared_layers)
+    with torch.no_grad():
+        net.heads.weight.normal_()
+    X, rows, columns = torch.randn(6, 5), torch.tensor([0, 2, 5, 5]), torch.tensor([1, 0, 3, 2])
+    torch.testing.assert_close(net.pair_forward(X, rows, columns), net(X)[rows, columns])
+
+
+def test_bad_task_sharing_is_named():
+    with pytest.raises(ValueError, match="task_sharing"):
+        _shared_heads_net(-1.0)
+    with pytest.raises(ValueError, match="head_widths"):
+        SharedTrunkNet(n_features=3, n_outputs=2, task_sharing=1.0)
+
+
+def test_a_module_pickled_before_task_sharing_existed_still_predicts():
+    net = _shared_heads_net(0.0)
+    expected = net.eval()(torch.ones(2, 5))
+    del net.shared_head, net.task_sharing  # as a module pickled before the parameter was added
+    torch.testing.assert_close(net(torch.ones(2, 5)), expected)
+    assert len(net.penalized_parameters()) == 2
+
+
+@pytest.mark.parametrize("task_sharing", [0.0, 4.0, float("inf")])
+def test_lazy_penalty_of_sparse_heads_weighs_the_deviations_by_their_factor(task_sharing):
+    net = _shared_heads_net(task_sharing, head_widths=(1, 1, 1), sparse_heads=True)
+    with torch.no_grad():
+        net.heads.weight.fill_(0.5 if task_sharing < float("inf") else 0.0)
+    squares = net.sparse_squared_norm(torch.zeros(2, 5), columns=torch.tensor([0, 2, 2]))
+    expected = {0.0: 2 * 8 * 0.25, 4.0: 4.0 * 2 * 8 * 0.25, float("inf"): 0.0}[task_sharing]
+    assert float(squares) == pytest.approx(expected)

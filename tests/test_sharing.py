@@ -8,8 +8,12 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import roc_auc_score
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, labels_from_long
+from sklearn_mtl import _fit_labels as fit_labels
+from sklearn_mtl import _sharing as sharing
+from sklearn_mtl.modules import SharedTrunkNet
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, learning_rate_init=0.01, random_state=0)
 
@@ -192,3 +196,152 @@ def test_per_task_stopping_without_a_validation_split_says_it_does_nothing():
     with pytest.warns(UserWarning, match="per_task_stopping has no effect without a validation split"):
         clf = MaskedMultiTaskClassifier(**SMALL, per_task_stopping=True, early_stopping=False).fit(X, y)
     assert clf.best_epochs_ is None
+
+
+# -- task_sharing: heads that share a part, and the held-out choice of "auto" (_sharing.py) ----------
+
+
+def _one_label_per_row(n_tasks=10, n_labels=40, seed=0, n_test=1000):
+    from sklearn_mtl.datasets import make_multitask_classification
+
+    X, y, y_complete = make_multitask_classification(
+        n_samples=n_tasks * n_labels + n_test, n_features=20, n_tasks=n_tasks, n_informative=10, n_shared_factors=4,
+        noise=0.5, mixing_correlation=0.9, one_label_per_row=True, return_complete=True, random_state=seed,
+    )
+    n_train = n_tasks * n_labels
+    return X[:n_train], y[:n_train], X[n_train:], y_complete[n_train:]
+
+
+TINY = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+
+
+def test_infinite_task_sharing_gives_every_task_the_same_head_and_zero_the_own_heads():
+    X, y, _, _ = _one_label_per_row(n_tasks=4, n_labels=30)
+    pooled = MaskedMultiTaskClassifier(**TINY, task_sharing=float("inf")).fit(X, y)
+    weight = pooled.net_.module_.head_weight()
+    torch.testing.assert_close(weight, weight[:1].expand_as(weight), rtol=0, atol=0)
+    assert pooled.task_sharing_ == float("inf")
+    independent = MaskedMultiTaskClassifier(**TINY, task_sharing=0).fit(X, y)
+    assert independent.net_.module_.shared_head is None
+    weight = independent.net_.module_.head_weight()
+    assert not torch.equal(weight[0], weight[1])
+
+
+def test_heads_approach_one_head_as_task_sharing_grows():
+    X, y, _, _ = _one_label_per_row(n_tasks=4, n_labels=30)
+    params = dict(TINY, max_iter=10)
+
+    def spread(task_sharing):
+        model = MaskedMultiTaskClassifier(**params, task_sharing=task_sharing).fit(X, y)
+        weight = model.net_.module_.head_weight().detach()
+        return float((weight - weight.mean(dim=0)).norm() / weight.norm())
+
+    # Adam still jitters the deviations by about its step size (0.04 at 1000, 0.10 at 1 measured)
+    assert spread(1000.0) < 0.5 * spread(1.0)
+    assert spread(1.0) < spread(0.0)
+
+
+def test_shared_heads_gain_where_tasks_have_few_labels_and_are_alike():
+    X, y, X_test, y_test = _one_label_per_row()
+
+    def mean_auc(task_sharing):
+        model = MaskedMultiTaskClassifier(hidden_layer_sizes=(64,), max_iter=40, random_state=0)
+        probabilities = model.set_params(task_sharing=task_sharing).fit(X, y).predict_proba(X_test)
+        return np.mean([roc_auc_score(y_test[:, task], p[:, 1]) for task, p in enumerate(probabilities)])
+
+    assert mean_auc(10.0) > mean_auc(0.0) + 0.003  # measured 0.8322 against 0.8269
+
+
+def test_auto_keeps_independent_heads_with_many_labels_per_task_or_per_row():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1200, 5))
+    many_per_task = (X[:, :3] > 0).astype(float)
+    many_per_task[rng.rand(1200, 3) < 0.5] = np.nan  # about 600 labels per task: no choice
+    few_per_task_full_rows = (X[:300, :3] > 0).astype(float)  # 300 labels per task, but 3 labels per row
+    for y in (many_per_task, few_per_task_full_rows):
+        model = MaskedMultiTaskClassifier(**TINY).fit(X[: len(y)], y)
+        assert model.sharing_scores_ is None and model.task_sharing_ == 0.0
+        assert model.net_.l2 == 3e-3
+        reference = MaskedMultiTaskClassifier(**TINY, task_sharing=0).fit(X[: len(y)], y)
+        for a, b in zip(model.predict_proba(X[:20]), reference.predict_proba(X[:20]), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_auto_chooses_on_held_out_labels_the_best_setting_and_builds_it():
+    X, y, _, _ = _one_label_per_row(n_tasks=10, n_labels=60)
+    model = MaskedMultiTaskClassifier(**TINY).fit(X, y)
+    scores = model.sharing_scores_
+    assert set(scores) == {"independent", "independent, raised penalty", "shared heads"}
+    best = max(scores, key=scores.get)
+    labels = fit_labels.labels_at_door(X, y, None, np.nan)[0]
+    task_sharing, l2 = sharing.candidates(fit_labels.task_labels(labels), 3e-3)[best]
+    assert (model.task_sharing_, model.net_.l2) == (task_sharing, l2)
+    assert l2 == 3e-3 or l2 == pytest.approx(sharing._SUM_PENALTY / np.median((~np.isnan(y)).sum(axis=0)))
+
+
+def test_auto_choosing_independent_heads_gives_exactly_the_model_without_sharing(monkeypatch):
+    X, y, _, _ = _one_label_per_row(n_tasks=10, n_labels=60)
+    monkeypatch.setattr(sharing, "candidates", lambda task_labels, base_l2: {"independent": (0.0, base_l2)})
+    chosen = MaskedMultiTaskClassifier(**TINY).fit(X, y)
+    assert list(chosen.sharing_scores_) == ["independent"]
+    reference = MaskedMultiTaskClassifier(**TINY, task_sharing=0).fit(X, y)
+    for a, b in zip(chosen.predict_proba(X[:20]), reference.predict_proba(X[:20]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_auto_makes_no_choice_for_partial_fit_an_ensemble_a_set_alpha_or_few_labels_in_all():
+    X, y, _, _ = _one_label_per_row(n_tasks=10, n_labels=60)
+    assert MaskedMultiTaskClassifier(**TINY).fit(X, y).sharing_scores_ is not None
+    few = _one_label_per_row(n_tasks=10, n_labels=40)  # 400 labels: a held-out fifth would be noise
+    for model in (
+        MaskedMultiTaskClassifier(**TINY).fit(*few[:2]),
+        MaskedMultiTaskClassifier(**TINY).partial_fit(X, y, classes=[[0.0, 1.0]] * 10),
+        MaskedMultiTaskClassifier(**TINY, ensemble_size=2).fit(X, y),
+        MaskedMultiTaskClassifier(**TINY, alpha=1e-3).fit(X, y),
+    ):
+        assert model.sharing_scores_ is None and model.task_sharing_ == 0.0
+
+
+@pytest.mark.parametrize("params", [{"ensemble_size": 2}, {"module": SharedTrunkNet}])
+def test_task_sharing_with_an_ensemble_or_a_custom_module_is_a_clear_error(params):
+    X, y, _, _ = _one_label_per_row(n_tasks=3, n_labels=20)
+    model = MaskedMultiTaskClassifier(**TINY, **params, task_sharing=5.0)
+    with pytest.raises(ValueError, match="task_sharing=5.0"):
+        model.fit(X, y)
+    assert not hasattr(model, "net_")
+
+
+def test_shared_heads_work_with_towers_added_tasks_and_pickling():
+    X, y, _, _ = _one_label_per_row(n_tasks=4, n_labels=30)
+    model = MaskedMultiTaskClassifier(hidden_layer_sizes=(8, 4), n_shared_layers=1, max_iter=3, random_state=0,
+                                      task_sharing=2.0).fit(X, y)
+    before = model.predict_proba(X[:10])
+    rng = np.random.RandomState(1)
+    model.add_tasks(X, (X[:, 0] + rng.normal(size=len(X)) > 0).astype(float))
+    for a, b in zip(before, model.predict_proba(X[:10])[:4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    restored = pickle.loads(pickle.dumps(model))
+    for a, b in zip(model.predict_proba(X[:10]), restored.predict_proba(X[:10]), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_held_out_choice_warns_once_at_the_call_of_fit():
+    X, y, _, _ = _one_label_per_row(n_tasks=10, n_labels=60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MaskedMultiTaskClassifier(**TINY, learning_rate_schedule="constant").fit(X, y)
+    assert model.sharing_scores_ is not None
+    converged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(converged) == 1 and converged[0].filename == __file__
+
+
+@pytest.mark.filterwarnings("ignore:task .* has only one class")  # two labels per task: many tasks have one class
+def test_one_head_for_a_thousand_tasks_trains_sparsely_with_a_finite_penalty():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 4))
+    rows, tasks = np.arange(2000), np.arange(2000) % 1000
+    y = labels_from_long(rows, tasks, (X[:, 0] > 0).astype(float), shape=(2000, 1000))
+    model = MaskedMultiTaskClassifier(**TINY, task_sharing=float("inf")).fit(X, y)
+    assert model.net_.module_.sparse_heads and np.isfinite(model.loss_curve_).all()  # inf * 0 would be NaN
+    weight = model.net_.module_.head_weight().detach()
+    assert torch.equal(weight[0], weight[999])

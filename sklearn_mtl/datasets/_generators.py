@@ -43,14 +43,18 @@ def _check_fraction(value, name, *, low, high, n_tasks, low_inclusive=True):
     return values
 
 
-def _task_scores(n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise, rng):
-    """X and each task's noisy score (unit variance before noise), both of shape (n_samples, ...).
+def _task_scores(
+    n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise, mixing_correlation, rng
+):
+    """X, each task's noisy score (unit variance before noise), both of shape (n_samples, ...), and
+    the shared features (n_samples, n_shared_factors).
 
     The score of task t is ``sqrt(r) * shared_t + sqrt(1 - r) * specific_t`` with ``r`` the task
     relatedness. ``shared_t`` mixes, with task-specific weights, the responses to ``n_shared_factors``
-    directions common to all tasks; ``specific_t`` is the response to a direction of task t's own,
-    orthogonal to the shared ones (and to the other tasks' own directions when there is room). Both
-    have unit variance and are independent of each other.
+    directions common to all tasks (the shared features); ``specific_t`` is the response to a
+    direction of task t's own, orthogonal to the shared ones (and to the other tasks' own directions
+    when there is room). Both have unit variance and are independent of each other. The tasks'
+    mixing weights are Gaussian with correlation ``mixing_correlation`` between any two tasks.
     """
     n_samples = _check_int(n_samples, "n_samples", 1)
     n_features = _check_int(n_features, "n_features", 1)
@@ -63,6 +67,8 @@ def _task_scores(n_samples, n_features, n_tasks, n_informative, n_shared_factors
         raise ValueError(f"task_relatedness must be a float in [0, 1], got {task_relatedness!r}.")
     if not isinstance(noise, numbers.Real) or noise < 0:
         raise ValueError(f"noise must be a non-negative float, got {noise!r}.")
+    if not isinstance(mixing_correlation, numbers.Real) or not 0 <= mixing_correlation <= 1:
+        raise ValueError(f"mixing_correlation must be a float in [0, 1], got {mixing_correlation!r}.")
     if n_shared_factors >= n_informative and task_relatedness < 1:
         raise ValueError(
             f"n_shared_factors={n_shared_factors} leaves no informative direction for the task-specific part: "
@@ -79,14 +85,17 @@ def _task_scores(n_samples, n_features, n_tasks, n_informative, n_shared_factors
         specific_directions = np.linalg.qr(specific_directions)[0]
     specific_directions /= np.linalg.norm(specific_directions, axis=0)
     mixing = rng.normal(size=(n_shared_factors, n_tasks))
+    if mixing_correlation > 0:  # a common mix that every task's weights lean towards
+        common = rng.normal(size=(n_shared_factors, 1))
+        mixing = np.sqrt(mixing_correlation) * common + np.sqrt(1 - mixing_correlation) * mixing
     mixing /= np.linalg.norm(mixing, axis=0)
 
     X = rng.normal(size=(n_samples, n_features))
     informative = X[:, :n_informative]
-    shared = _feature(informative @ shared_directions) @ mixing
+    shared_features = _feature(informative @ shared_directions)
     specific = _feature(informative @ specific_directions)
-    scores = np.sqrt(task_relatedness) * shared + np.sqrt(1 - task_relatedness) * specific
-    return X, scores + noise * rng.normal(size=scores.shape)
+    scores = np.sqrt(task_relatedness) * shared_features @ mixing + np.sqrt(1 - task_relatedness) * specific
+    return X, scores + noise * rng.normal(size=scores.shape), shared_features
 
 
 def _observed_mask(n_samples, n_tasks, missing_rate, one_label_per_row, label_fraction, rng):
@@ -117,6 +126,11 @@ def _observed_mask(n_samples, n_tasks, missing_rate, one_label_per_row, label_fr
     return rng.uniform(size=(n_samples, n_tasks)) >= missing_rate
 
 
+def _returned(X, y, y_complete, shared_features, return_complete, return_shared_features):
+    """``(X, y)``, then ``y_complete`` and ``shared_features`` where asked for."""
+    return (X, y) + ((y_complete,) if return_complete else ()) + ((shared_features,) if return_shared_features else ())
+
+
 def make_multitask_classification(
     n_samples=1000,
     n_features=20,
@@ -130,7 +144,9 @@ def make_multitask_classification(
     missing_rate=0.0,
     one_label_per_row=False,
     label_fraction=None,
+    mixing_correlation=0.0,
     return_complete=False,
+    return_shared_features=False,
     random_state=None,
 ):
     """Generate a multi-task classification problem whose tasks share part of their signal.
@@ -179,8 +195,18 @@ def make_multitask_classification(
         Fraction of the rows labelled for each task, chosen at random (exactly
         ``round(label_fraction * n_samples)`` rows, at least one): gives tasks unequal numbers of
         labels. Cannot be combined with ``missing_rate``.
+    mixing_correlation : float in [0, 1], default=0.0
+        Correlation between two tasks' weights on the shared features. 0: each task mixes them in
+        its own way, so that the tasks share a representation (the features) but not a function; 1:
+        every task mixes them alike, so that the tasks share one nonlinear function of the inputs
+        and differ by their own part only (weighed by ``1 - task_relatedness``): one model for all
+        tasks is then nearly right.
     return_complete : bool, default=False
         Also return the targets without missing labels.
+    return_shared_features : bool, default=False
+        Also return the shared features, the responses to the ``n_shared_factors`` shared
+        directions: what a model that knew the shared structure would start from (a per-task
+        model given them is the reference for how much sharing can give).
     random_state : int, RandomState instance or None, default=None
         Seeds the directions, X, the noise and the missing labels.
 
@@ -192,6 +218,8 @@ def make_multitask_classification(
         Class labels ``0.0, 1.0, ...`` as floats, NaN where a label is missing.
     y_complete : ndarray of shape (n_samples, n_tasks)
         Every label; only when ``return_complete=True``.
+    shared_features : ndarray of shape (n_samples, n_shared_factors)
+        The shared features (unit variance); only when ``return_shared_features=True``.
 
     See Also
     --------
@@ -210,10 +238,20 @@ def make_multitask_classification(
     >>> X, y = make_multitask_classification(n_samples=200, n_tasks=4, one_label_per_row=True, random_state=0)
     >>> (~np.isnan(y)).sum(axis=1).max()
     np.int64(1)
+
+    Tasks that mix the shared features alike, and the shared features themselves (what a per-task
+    model would need to know to gain all that sharing can give):
+
+    >>> X, y, shared = make_multitask_classification(
+    ...     n_samples=200, n_tasks=4, mixing_correlation=0.9, one_label_per_row=True,
+    ...     return_shared_features=True, random_state=0)
+    >>> shared.shape
+    (200, 2)
     """
     rng = check_random_state(random_state)
-    X, scores = _task_scores(
-        n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise, rng
+    X, scores, shared_features = _task_scores(
+        n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise,
+        mixing_correlation, rng,
     )
     classes_per_task = np.asarray(n_classes)
     if classes_per_task.ndim == 0:
@@ -232,7 +270,7 @@ def make_multitask_classification(
         y_complete[:, task] = np.searchsorted(thresholds, scores[:, task])
     observed = _observed_mask(n_samples, n_tasks, missing_rate, one_label_per_row, label_fraction, rng)
     y = np.where(observed, y_complete, np.nan)
-    return (X, y, y_complete) if return_complete else (X, y)
+    return _returned(X, y, y_complete, shared_features, return_complete, return_shared_features)
 
 
 def make_multitask_regression(
@@ -247,7 +285,9 @@ def make_multitask_regression(
     missing_rate=0.0,
     one_label_per_row=False,
     label_fraction=None,
+    mixing_correlation=0.0,
     return_complete=False,
+    return_shared_features=False,
     random_state=None,
 ):
     """Generate a multi-task regression problem whose tasks share part of their signal.
@@ -285,8 +325,18 @@ def make_multitask_regression(
         Fraction of the rows labelled for each task, chosen at random (exactly
         ``round(label_fraction * n_samples)`` rows, at least one). Cannot be combined with
         ``missing_rate``.
+    mixing_correlation : float in [0, 1], default=0.0
+        Correlation between two tasks' weights on the shared features. 0: each task mixes them in
+        its own way, so that the tasks share a representation (the features) but not a function; 1:
+        every task mixes them alike, so that the tasks share one nonlinear function of the inputs
+        and differ by their own part only (weighed by ``1 - task_relatedness``): one model for all
+        tasks is then nearly right.
     return_complete : bool, default=False
         Also return the targets without missing labels.
+    return_shared_features : bool, default=False
+        Also return the shared features, the responses to the ``n_shared_factors`` shared
+        directions: what a model that knew the shared structure would start from (a per-task
+        model given them is the reference for how much sharing can give).
     random_state : int, RandomState instance or None, default=None
         Seeds the directions, X, the noise and the missing labels.
 
@@ -298,6 +348,8 @@ def make_multitask_regression(
         The targets, NaN where a label is missing.
     y_complete : ndarray of shape (n_samples, n_tasks)
         Every target; only when ``return_complete=True``.
+    shared_features : ndarray of shape (n_samples, n_shared_factors)
+        The shared features (unit variance); only when ``return_shared_features=True``.
 
     See Also
     --------
@@ -316,9 +368,10 @@ def make_multitask_regression(
     False
     """
     rng = check_random_state(random_state)
-    X, y_complete = _task_scores(
-        n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise, rng
+    X, y_complete, shared_features = _task_scores(
+        n_samples, n_features, n_tasks, n_informative, n_shared_factors, task_relatedness, noise,
+        mixing_correlation, rng,
     )
     observed = _observed_mask(n_samples, n_tasks, missing_rate, one_label_per_row, label_fraction, rng)
     y = np.where(observed, y_complete, np.nan)
-    return (X, y, y_complete) if return_complete else (X, y)
+    return _returned(X, y, y_complete, shared_features, return_complete, return_shared_features)

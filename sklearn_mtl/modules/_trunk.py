@@ -262,6 +262,14 @@ class SharedTrunkNet(nn.Module):
         ``SparseAdam``): with thousands of tasks and a label or two per row, a step then updates
         the head rows of the labelled tasks only, not rows x tasks. Training must then go through
         :meth:`pair_forward`.
+    task_sharing : float, default=0.0
+        How strongly the tasks' heads are pulled together. 0: every task has its own head (the rows of
+        ``heads``). A positive value gives each task's head a shared part, ``shared_head`` (one row per
+        output column of a task: a task's k-th column reads its k-th row), plus the task's own
+        deviation (its rows of ``heads``, which start at zero), and the L2 penalty on the deviations is
+        ``task_sharing`` times that on the other weights (:meth:`penalized_parameters`): the regularized
+        multi-task learning of Evgeniou and Pontil (2004). ``math.inf``: no deviations, one head's weights for
+        all tasks (each task keeps its own bias). Needs ``head_widths``.
 
     Examples
     --------
@@ -286,9 +294,15 @@ class SharedTrunkNet(nn.Module):
         sparse_heads=False,
         sparse_gradient=True,
         dropout_tasks=None,
+        task_sharing=0.0,
     ):
         super().__init__()
         self.sparse_heads = sparse_heads
+        if not task_sharing >= 0:  # also catches NaN
+            raise ValueError(f"task_sharing must be a float >= 0 (or math.inf), got {task_sharing!r}.")
+        if task_sharing and head_widths is None:
+            raise ValueError("task_sharing needs head_widths (which output columns belong to which task).")
+        self.task_sharing = float(task_sharing)
         hidden_layer_sizes = tuple(hidden_layer_sizes)
         n_shared = len(hidden_layer_sizes) if n_shared_layers is None else n_shared_layers
         if not 0 <= n_shared <= len(hidden_layer_sizes):
@@ -342,6 +356,9 @@ class SharedTrunkNet(nn.Module):
         self.heads = nn.Linear(width, n_outputs)
         if head_widths is not None:
             self._start_heads_alike(head_widths, prototype)
+        self.shared_head = None
+        if self.task_sharing:
+            self._share_heads(head_widths)
         clean = clean_outputs(dropout_tasks, [1] * n_outputs if head_widths is None else head_widths)
         if not (dropout > 0 or input_dropout > 0):
             clean = None
@@ -375,6 +392,41 @@ class SharedTrunkNet(nn.Module):
                 weight[start : start + width] = shared_weight[:width]
                 bias[start : start + width] = shared_bias[:width]
                 start += width
+
+    def _share_heads(self, head_widths):
+        """Split the heads into a shared head, which starts where every task's head started, and
+        per-task deviations from it, which start at zero (and stay there with an infinite
+        ``task_sharing``)."""
+        starts = torch.cumsum(torch.tensor([0, *head_widths[:-1]]), 0)
+        # the k-th output column of a task reads the shared head's k-th row
+        slots = torch.arange(sum(head_widths)) - torch.repeat_interleave(starts, torch.tensor(head_widths))
+        self.register_buffer("column_slot", slots)
+        starts = starts.tolist()
+        with torch.no_grad():
+            first = starts[int(torch.argmax(torch.tensor(head_widths)))]
+            self.shared_head = nn.Parameter(self.heads.weight[first : first + max(head_widths)].clone())
+            self.heads.weight.zero_()
+        self.heads.weight.requires_grad_(math.isfinite(self.task_sharing))
+
+    def _shares_heads(self):
+        # a module pickled before task_sharing existed has no shared head
+        return getattr(self, "shared_head", None) is not None
+
+    def head_weight(self):
+        """The heads' weight as the outputs use it: each task's own rows, plus the shared head's
+        rows with ``task_sharing``."""
+        if not self._shares_heads():
+            return self.heads.weight
+        return self.heads.weight + self.shared_head[self.column_slot]
+
+    def penalized_parameters(self):
+        """``(parameter, factor)`` pairs of the weight matrices the L2 penalty applies to: every
+        parameter of more than one dimension with factor 1, but the heads' per-task deviations
+        with factor ``task_sharing`` when the heads share a part."""
+        deviations = self.heads.weight if self._shares_heads() else None
+        pairs = [(p, self.task_sharing if p is deviations else 1.0) for p in self.parameters() if p.ndim > 1]
+        # infinitely penalized deviations are fixed at zero: nothing to penalize (and inf * 0 is NaN)
+        return [(p, factor) for p, factor in pairs if math.isfinite(factor)]
 
     def shared_parameters(self):
         """The trunk's parameters, which every task depends on (gradient-based task weightings
@@ -435,8 +487,9 @@ class SharedTrunkNet(nn.Module):
         sparse_layer = self.sparse_layer is not None and self.sparse_layer.sparse_gradient
         if sparse_layer and X.layout == torch.sparse_csr:
             squares = self.sparse_layer.squared_norm(X)
-        if self.sparse_heads and columns is not None:
-            squares = squares + F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
+        factor = self.task_sharing if self._shares_heads() else 1.0
+        if self.sparse_heads and columns is not None and math.isfinite(factor):  # inf: deviations fixed at 0
+            squares = squares + factor * F.embedding(torch.unique(columns), self.heads.weight, sparse=True).pow(2).sum()
         return squares
 
     def shared_features(self, X, dropout=True):
@@ -494,6 +547,8 @@ class SharedTrunkNet(nn.Module):
             return self.forward(X)[rows, columns]
         hidden = self.features(X)
         weight = F.embedding(columns, self.heads.weight, sparse=self.sparse_heads)
+        if self._shares_heads():
+            weight = weight + self.shared_head[self.column_slot[columns]]
         if isinstance(hidden, tuple):
             dropped, clean = hidden
             hidden = torch.where(self.clean_columns[columns].unsqueeze(1), clean[rows], dropped[rows])
@@ -514,9 +569,12 @@ class SharedTrunkNet(nn.Module):
         hidden = self._head_inputs(shared, clean)
         if isinstance(hidden, tuple):
             dropped, clean = hidden
-            return torch.where(self.clean_columns, self.heads(clean), self.heads(dropped))
+            weight = self.head_weight()
+            return torch.where(
+                self.clean_columns, F.linear(clean, weight, self.heads.bias), F.linear(dropped, weight, self.heads.bias)
+            )
         if self.towers is None:
-            return self.heads(hidden)
+            return F.linear(hidden, self.head_weight(), self.heads.bias)
         if len(self.column_task) > hidden.shape[0]:  # tasks with several outputs read their tower for each
             hidden = hidden[self.column_task]
-        return torch.baddbmm(self.heads.bias.view(-1, 1, 1), hidden, self.heads.weight.unsqueeze(2)).squeeze(2).T
+        return torch.baddbmm(self.heads.bias.view(-1, 1, 1), hidden, self.head_weight().unsqueeze(2)).squeeze(2).T
