@@ -54,13 +54,15 @@ _AUTO_STEPS = 1500
 _AUTO_STEPS_NARROW = 750
 _AUTO_EPOCHS = (5, 200)
 # alpha="auto" is this L2 coefficient on the mean batch loss (alpha = _AUTO_L2 * batch_size in
-# MLPClassifier's meaning, without sample weights)
+# MLPClassifier's meaning, without sample weights), chosen on the panel's fits of up to 8,700 rows; on
+# more than _AUTO_L2_ROWS it is times (_AUTO_L2_ROWS / rows)^1.5, a prior weighing less against more rows
+# (MUV's 67,000 rows, 24-30 positives a task, validation PRC-AUC 0.088 at 3e-3, 0.138-0.147 at 0.1-0.034x)
 _AUTO_L2 = 3e-3
+_AUTO_L2_ROWS = 10_000
 # dropout="auto" and input_dropout="auto" of classifiers: these on inputs of at least _WIDE_INPUT
-# features (fingerprints, word counts), none on narrow tabular inputs. Regressors use none: on the
-# fingerprint regression sets dropout cost R^2 (physchem3: 0.69 with it, 0.75 without). A mixed model
-# gives them to its classification tasks only, its regression tasks reading a pass without (mixed5
-# validation, 3 random states: ROC-AUC 0.9053, the classifier's 0.9044; head dropout only 0.8991)
+# features (fingerprints, word counts), none on narrow inputs. Regressors use none (physchem3: R^2 0.69
+# with it, 0.75 without). A mixed model gives them to its classification tasks only, its regression
+# tasks reading a pass without (mixed5 validation ROC-AUC 0.9053, the classifier's 0.9044)
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
 
 
@@ -73,24 +75,21 @@ _SPARSE_INPUT_MAX_DENSITY = 0.1
 # this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
 _SPARSE_GRADIENT_MIN_FEATURES = 10_000
 
-# Batches hand the loss dense blocks of rows x tasks when more than this fraction of the labels'
-# cells hold a label, else the labelled pairs (labels_as_pairs). A dense block costs the loss a few
-# whole-tensor operations; below 10% its cells would cost more than ten times the labels (a
-# 100,000 x 1,000 y with 0.1% labelled added 3.2 times its 763 MiB to fit's peak as blocks;
-# benchmarks/bench_label_memory.py). The panel's sets (21% to 100% labelled) take blocks
+# Batches hand the loss dense blocks of rows x tasks when more than this fraction of the labels' cells
+# hold a label, else the labelled pairs (labels_as_pairs): below 10% a block's cells cost more than ten
+# times the labels (a 100,000 x 1,000 y with 0.1% labelled added 3.2 times its 763 MiB to fit's peak as
+# blocks; benchmarks/bench_label_memory.py). The panel's sets (21% to 100% labelled) take blocks
 _DENSE_BLOCK_MIN_DENSITY = 0.1
 
-# With labels as pairs and at least this many tasks (each head with one output), the heads' weight
-# gets a sparse gradient and SparseAdam: a step updates the labelled tasks' head rows only. Below
-# it, the heads keep Adam, and pairs train the model that dense blocks would
+# With labels as pairs and at least this many tasks (each head with one output), the heads' weight gets a
+# sparse gradient and SparseAdam (a step updates the labelled tasks' rows only); below, Adam
 _SPARSE_HEADS_MIN_TASKS = 1000
 
 
-# ensemble_size > 1: each member weighs each row by a Gamma(16, 1/16) draw (mean 1, sd 0.25). On
-# validation splits of training parts, members that differed by initialization (and sign scales)
-# only ranked enb2012's errors poorly (Spearman of std with |error| 0.03-0.14; 0.23-0.35 with these
-# weights) at no cost to the mean (R^2 within 0.0005); on physchem3 0.248 -> 0.264. Exp(1) weights
-# (the Bayesian bootstrap, shape 1) and shape 4 cost R^2 (enb2012 0.9887 -> 0.9843, 0.9879)
+# ensemble_size > 1: each member weighs each row by a Gamma(16, 1/16) draw (mean 1, sd 0.25). On validation
+# splits, members differing by initialization only ranked enb2012's errors poorly (Spearman of std with
+# |error| 0.03-0.14; 0.23-0.35 with these weights; physchem3 0.248 -> 0.264) at no cost to the mean;
+# Exp(1) weights (the Bayesian bootstrap) and shape 4 cost R^2 (enb2012 0.9887 -> 0.9843, 0.9879)
 _MEMBER_WEIGHT_SHAPE = 16
 
 
@@ -402,7 +401,8 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         "verbose": 0,
         "device": device,
         "alpha": 0.0 if est.alpha == "auto" else est.alpha,
-        "l2": est._sharing_l2 if est.alpha == "auto" else 0.0,  # _AUTO_L2 unless raised (_sharing.py)
+        # _AUTO_L2 unless raised (_sharing.py), less on many rows
+        "l2": est._sharing_l2 * min(1.0, _AUTO_L2_ROWS / n_rows) ** 1.5 if est.alpha == "auto" else 0.0,
         "warm_start": True,
     }
     params.update(est.net_params or {})
