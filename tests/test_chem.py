@@ -143,9 +143,14 @@ def test_missing_extra_names_the_install_command(monkeypatch):
         chem.MolecularFeatures().fit(SMILES)
 
 
-@pytest.mark.parametrize(
-    "check", ["check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_get_params_invariance"]
-)
+NON_NUMERIC_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+]
+
+
+@pytest.mark.parametrize("check", NON_NUMERIC_CHECKS)
 def test_scikit_learn_checks_that_do_not_need_numeric_input(check):
     from sklearn.utils import estimator_checks
 
