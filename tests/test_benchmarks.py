@@ -234,3 +234,16 @@ def test_quick_raw_inputs_benchmark_fits_every_set_as_a_user_has_it(bench_real_d
     patients, times = parkinsons_time()
     for patient in np.unique(patients):
         assert times[train][patients[train] == patient].max() <= times[test][patients[test] == patient].min()
+
+
+def test_quick_chemprop_benchmark_runs_the_package_side_from_smiles(capsys):
+    pytest.importorskip("skfp")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_chemprop
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    results = bench_chemprop.main(["--quick", "--data", "physchem3", "--seeds", "0", "1", "--features", "ecfp"])
+    runs = results["physchem3"]["sklearn_mtl ecfp"]
+    assert runs.shape == (2, 2) and np.isfinite(runs).all() and (runs[:, 1] > 0).all()
+    assert "means over 2 splits" in capsys.readouterr().out
