@@ -243,7 +243,7 @@ class MolecularFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, n_features_out)
         """
         return self._assemble(self._fit_blocks(X))
 
@@ -257,7 +257,7 @@ class MolecularFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, n_features_out)
             uint8 bits only, float64 with descriptors.
         """
         check_is_fitted(self, "n_features_out_")

@@ -155,3 +155,7 @@ def test_scikit_learn_checks_that_do_not_need_numeric_input(check):
     from sklearn.utils import estimator_checks
 
     getattr(estimator_checks, check)("MolecularFeatures", MolecularFeatures())
+
+
+def test_parallel_features_equal_serial_ones(fitted):
+    np.testing.assert_array_equal(MolecularFeatures(n_jobs=2).fit(SMILES).transform(SMILES), fitted.transform(SMILES))
