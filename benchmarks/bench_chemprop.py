@@ -134,7 +134,9 @@ def run_chemprop(command, kind, smiles, Y, tasks, train, test, seed):
         start = time.perf_counter()
         subprocess.run([str(part) for part in train_command], check=True, env=environment, capture_output=True)
         fit_s = time.perf_counter() - start
-        model_file = sorted((folder / "model").rglob("best*.pt"))[0]
+        # best.pt after training; a checkpoint of the best epoch where a version writes none
+        saved = sorted((folder / "model").rglob("best.pt")) + sorted((folder / "model").rglob("best*.ckpt"))
+        model_file = saved[0]
         predict_command = [command, "predict", "-i", folder / "test.csv", "-s", "smiles", "--model-paths", model_file,
                            "-o", folder / "predictions.csv", "--num-workers", "0"]  # fmt: skip
         subprocess.run([str(part) for part in predict_command], check=True, env=environment, capture_output=True)
