@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test,demo,docs,onnx]"
+	$(BIN)/pip install --quiet -e ".[test,demo,docs,onnx,chem]"
 	touch $@
 
 demo: $(VENV)/.installed

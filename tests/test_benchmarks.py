@@ -243,3 +243,16 @@ def test_quick_benchmark_runs_the_sparse_rare_positive_set(bench_real_data, caps
     # 600 rows hold a positive of few tasks, if any: the smoke test asks for a run, not a figure
     assert all(np.isnan(row["mean"]) or 0 <= row["mean"] <= 1 for row in table.values())
     assert "mean PRC-AUC" in capsys.readouterr().out
+
+
+def test_quick_chemprop_benchmark_runs_the_package_side_from_smiles(capsys):
+    pytest.importorskip("skfp")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_chemprop
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    results = bench_chemprop.main(["--quick", "--data", "physchem3", "--seeds", "0", "1", "--features", "ecfp"])
+    runs = results["physchem3"]["sklearn_mtl ecfp"]
+    assert runs.shape == (2, 2) and np.isfinite(runs).all() and (runs[:, 1] > 0).all()
+    assert "means over 2 splits" in capsys.readouterr().out
