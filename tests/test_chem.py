@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from joblib.externals.loky import get_reusable_executor
 from sklearn.pipeline import make_pipeline
 
 pytest.importorskip("skfp")
@@ -158,4 +159,11 @@ def test_scikit_learn_checks_that_do_not_need_numeric_input(check):
 
 
 def test_parallel_features_equal_serial_ones(fitted):
-    np.testing.assert_array_equal(MolecularFeatures(n_jobs=2).fit(SMILES).transform(SMILES), fitted.transform(SMILES))
+    try:
+        parallel = MolecularFeatures(n_jobs=2).fit(SMILES).transform(SMILES)
+    finally:
+        # joblib keeps its worker processes for later Parallel calls, with this moment's sys.path: a
+        # later test that puts a folder on sys.path (test_demo's examples/) would get workers that
+        # cannot import from it
+        get_reusable_executor().shutdown(wait=True)
+    np.testing.assert_array_equal(parallel, fitted.transform(SMILES))
