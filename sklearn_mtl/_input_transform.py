@@ -151,8 +151,3 @@ def _fit_column(values, weights):
     # light tails: the mean and standard deviation, as a StandardScaler would
     mean = np.average(values, weights=weights)
     return mean, np.sqrt(np.average((values - mean) ** 2, weights=weights)), False
-
-
-def scaling_of(est):
-    """The fitted input transform of ``est`` (None for a model fitted before ``input_transform`` existed)."""
-    return getattr(est, "input_transform_", None)

@@ -73,6 +73,12 @@ def levels_of(est):
     return getattr(est, "input_levels_", {})
 
 
+def scaling_of(est):
+    """The fitted input transform of ``est`` (None for a model fitted before ``input_transform``
+    existed, which reads X as it is)."""
+    return getattr(est, "input_transform_", None)
+
+
 def n_encoded_features(est):
     """The width of X as ``est``'s network reads it: X's own columns and the indicators of its levels."""
     return est.n_features_in_ + sum(len(values) for values in levels_of(est).values())
@@ -88,7 +94,7 @@ def network_input(est, X):
     """X as ``est``'s network reads it: its own columns through the fitted input transform
     (``_input_transform.py``), then the indicator columns of its fitted levels, read from X's own
     values."""
-    scaling = getattr(est, "input_transform_", None)  # None too for a model fitted before it existed
+    scaling = scaling_of(est)
     return encode(X, levels_of(est), X if scaling is None else scaling.transform(X))
 
 

@@ -10,7 +10,7 @@ from onnx import TensorProto, numpy_helper
 from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 from torch import nn
 
-from ._inputs import _MATCH_GAP_FRACTION, levels_of
+from ._inputs import _MATCH_GAP_FRACTION, levels_of, scaling_of
 from .modules import MemberEnsembleNet
 
 _ACTIVATIONS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid", nn.Identity: None}
@@ -136,7 +136,7 @@ def _network_input(graph, model, X):
     """What the network reads: X's own columns (through the fitted ``input_transform_``, where
     there is one) and the indicator columns of the ``input_encoding`` levels, from the raw X."""
     own = X
-    transform = getattr(model, "input_transform_", None)
+    transform = scaling_of(model)
     if transform is not None:
         own = graph.node("Div", graph.node("Sub", X, graph.const(transform.center)), graph.const(transform.scale))
         compress = np.asarray(transform.compress, dtype=bool)
