@@ -43,18 +43,22 @@ def data(n_rows=8192, n_features=256, n_tasks=8):
 
 def model(args, device):
     return MaskedMultiTaskRegressor(
-        hidden_layer_sizes=(1024, 1024),
+        hidden_layer_sizes=tuple(args.hidden),
         batch_size=args.batch_size,
         max_iter=args.epochs,
         learning_rate_schedule="constant",
         early_stopping=False,
         random_state=0,
         device=device,
+        dtype=args.dtype,
     )
 
 
 def timed_fit(args, device):
-    X, y = data(n_rows=args.rows)
+    X, y = data(n_rows=args.rows, n_features=args.features)
+    with warnings.catch_warnings():  # one-time costs of a process (imports), outside the timing
+        warnings.simplefilter("ignore")
+        model(args, device).set_params(max_iter=1).fit(X[:256], y[:256])
     estimator = model(args, device)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -82,10 +86,13 @@ def worker(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nproc", type=int, nargs="+", default=[2])
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-size", type=lambda v: v if v == "auto" else int(v), default=1024)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--rows", type=int, default=8192)
+    parser.add_argument("--features", type=int, default=256)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[1024, 1024], help="hidden layer sizes")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -101,7 +108,9 @@ def main(argv=None):
             report = os.path.join(folder, "report.json")
             command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_processes}"]
             options = ["--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--device", args.device]
-            options += ["--rows", str(args.rows)]
+            options += ["--dtype", args.dtype]
+            options += ["--rows", str(args.rows), "--features", str(args.features)]
+            options += ["--hidden", *map(str, args.hidden)]
             environment = {**os.environ, "OMP_NUM_THREADS": "1"}
             subprocess.run([*command, __file__, *options, "--worker", report], check=True, env=environment)
             seconds = json.loads(Path(report).read_text())["seconds"]

@@ -220,8 +220,8 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         if continue_training:
             self._check_n_tasks(labels, "continuing training needs the same tasks")
         else:
-            gathered = own_rows and distributed.gathered
-            self.input_levels_, self.input_transform_ = inputs.fitted_maps(self, X, labels, gathered)
+            gathered, split = own_rows and distributed.gathered, group and (*group, distributed.gathered)
+            self.input_levels_, self.input_transform_ = inputs.fitted_maps(self, X, labels, gathered, split)
             if classes is not None:
                 classes = check_partial_fit_classes(classes, labels.shape[1], was_1d)
             tasks = describe_tasks(

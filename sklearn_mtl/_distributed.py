@@ -238,7 +238,7 @@ def sum_gradients(parameters, loss, task_losses, share):
     flat = flat[:-1]
     start = 0
     for p, g in zip(parameters, grads, strict=True):
-        p.grad = flat[start : start + g.numel()].view_as(g).clone()
+        p.grad = flat[start : start + g.numel()].view_as(g)  # a view, as DDP's gradient buckets: no copy
         start += g.numel()
     return flat[start].to(loss.dtype), flat[start + 1 :].to(task_losses.dtype)
 

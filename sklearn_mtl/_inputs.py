@@ -59,12 +59,13 @@ def _distinct(values):
     return distinct if len(distinct) <= _LEVELS[1] else None
 
 
-def fitted_maps(est, X, labels, gathered=None):
+def fitted_maps(est, X, labels, gathered=None, split=None):
     """``(input_levels_, input_transform_)``: what fit learns of X's columns by ``est``'s
     ``input_encoding`` and ``input_transform``, each row weighed by its ``labels.row_weights``
-    (``gathered``: every rank's objects, in a data-parallel fit on each rank's own rows)."""
+    (``gathered``: every rank's objects, in a data-parallel fit on each rank's own rows; ``split``:
+    ``(rank, world_size, gathered)`` in any data-parallel fit, whose ranks share the columns' maps)."""
     levels = fitted_levels(X, est.input_encoding, gathered)
-    return levels, fit_scaling(X, est.input_transform, labels.row_weights, gathered or None)
+    return levels, fit_scaling(X, est.input_transform, labels.row_weights, gathered or None, split)
 
 
 def levels_of(est):

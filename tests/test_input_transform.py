@@ -74,6 +74,45 @@ def test_each_kind_of_column_gets_its_own_map():
     assert np.abs(Z[:, [1, 4, 5]]).max() < 30
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_all_columns_at_once_give_each_columns_own_map(weighted):
+    # the columns are fitted together (quantiles by partitioning blocks of columns, moments by a
+    # product): each must get the map it gets alone, across block boundaries and for every kind
+    rng = np.random.RandomState(1)
+    n = 301  # odd, so that the inverted-CDF quartiles fall between the textbook ones
+    kinds = [
+        lambda: rng.normal(size=n) * 50 + 3,
+        lambda: np.exp(4 * rng.normal(size=n)),
+        lambda: np.where(rng.rand(n) < 0.7, 2.0, rng.poisson(40, size=n) + 3.0),
+        lambda: np.where(rng.rand(n) < 0.5, -1.0, 5.0),
+        lambda: np.where(rng.rand(n) < 0.6, 0.0, rng.randint(1, 9, size=n)),
+        lambda: np.full(n, -4.0),
+        lambda: rng.randint(2, size=n),
+    ]
+    X = np.column_stack([kinds[j % len(kinds)]() for j in range(150)]).astype(float)
+    weights = rng.randint(1, 4, size=n).astype(float) if weighted else None
+    given = X.copy()
+    together = fit_scaling(X, "auto", weights)
+    np.testing.assert_array_equal(X, given)  # (the quantiles partition copies, never X itself)
+    for j in range(X.shape[1]):
+        alone = fit_scaling(X[:, [j]], "auto", weights)
+        np.testing.assert_array_equal(X, given)
+        expected = (0.0, 1.0, False) if alone is None else (alone.center[0], alone.scale[0], alone.compress[0])
+        got = (together.center[j], together.scale[j], together.compress[j])
+        assert got == pytest.approx(expected, rel=1e-12), j
+    for writeable in (True, False):  # one float64 column: what the map is fitted on is a view of it
+        column = X[:, :1].copy()
+        column.setflags(write=writeable)
+        given = column.copy()
+        assert fit_scaling(column, "auto", weights).center[0] == pytest.approx(together.center[0], rel=1e-12)
+        np.testing.assert_array_equal(column, given)
+    if weighted:  # whole-number weights: the map of the rows repeated
+        repeated = fit_scaling(np.repeat(X, weights.astype(int), axis=0), "auto")
+        np.testing.assert_allclose(repeated.center, together.center, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(repeated.scale, together.scale, rtol=1e-12)
+        np.testing.assert_array_equal(repeated.compress, together.compress)
+
+
 def test_nothing_to_do_for_0_1_inputs_small_counts_sparse_inputs_and_none():
     rng = np.random.RandomState(0)
     bits = (rng.rand(200, 300) < 0.02).astype(np.float32)
@@ -182,6 +221,35 @@ def test_a_data_parallel_fit_on_own_rows_fits_the_map_of_all_rows():
         scaling = fit_scaling(parts[rank], "auto", gathered=gathered_for(rank))
         np.testing.assert_array_equal(scaling.center, whole.center)
         np.testing.assert_array_equal(scaling.scale, whole.scale)
+        np.testing.assert_array_equal(scaling.compress, whole.compress)
+
+
+def test_the_ranks_of_a_data_parallel_fit_share_the_columns_and_get_the_whole_map():
+    # each of three "ranks" (threads here, with a gather that waits for all of them) fits every
+    # third column that is not 0/1; the maps gathered are those one process fits
+    import threading
+
+    rng = np.random.RandomState(2)
+    X = np.column_stack([rng.randint(2, size=200), np.exp(3 * rng.normal(size=(200, 7))), rng.normal(size=200)])
+    world_size, barrier, posted, results = 3, threading.Barrier(3), [None] * 3, [None] * 3
+
+    def run(rank):
+        def gather(mine):
+            posted[rank] = mine
+            barrier.wait()
+            return list(posted)
+
+        results[rank] = fit_scaling(X, "auto", split=(rank, world_size, gather))
+
+    threads = [threading.Thread(target=run, args=(rank,)) for rank in range(world_size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    whole = fit_scaling(X, "auto")
+    for scaling in results:
+        np.testing.assert_allclose(scaling.center, whole.center, rtol=1e-12)
+        np.testing.assert_allclose(scaling.scale, whole.scale, rtol=1e-12)
         np.testing.assert_array_equal(scaling.compress, whole.compress)
 
 
