@@ -126,12 +126,14 @@ class MaskedNet(NeuralNet):
         - The module's sparse parameters (a sparse input layer's weight), if any, get their own
           ``torch.optim.SparseAdam`` (``sparse_optimizer_``, a lazy Adam that updates only the rows a
           batch touches); skorch steps every optimizer it registers.
-        - With ``l2`` and the default ``torch.optim.Adam`` (no ``weight_decay`` or parameter groups
-          of the user's), the penalty's gradient ``l2 * W`` of each dense weight matrix is added by
-          Adam's own ``weight_decay`` (coupled L2, not AdamW's decoupled decay), inside its fused
-          kernel: the same gradient as back-propagating ``0.5 * l2 * ||W||^2``, without two passes
-          over every weight per step (on Tox21 it halved the step: benchmarks/bench_fit_speed.py). The logged loss
-          still includes the penalty (``_penalty``).
+        - With ``l2`` or ``alpha`` and the default ``torch.optim.Adam`` (no ``weight_decay`` or
+          parameter groups of the user's), the penalty's gradient of each dense weight matrix,
+          ``(l2 + alpha / batch weight) * W``, is added by Adam's own ``weight_decay`` (coupled L2,
+          not AdamW's decoupled decay; ``_penalty`` sets the batch's coefficient), inside its fused
+          kernel: the same gradient as back-propagating ``0.5 * (l2 + alpha / batch weight) *
+          ||W||^2``, without two passes over every weight per step (on Tox21 it halved the step:
+          benchmarks/bench_fit_speed.py; alpha's share of a small network's step was 10%:
+          benchmarks/bench_fit_overhead.py). The logged loss still includes the penalty.
         """
         sparse = getattr(self.module_, "sparse_parameters", list)()
         sparse_ids = {id(p) for p in sparse}
@@ -141,7 +143,7 @@ class MaskedNet(NeuralNet):
         # skorch gives one group of all the parameters unless the user set optimizer__param_groups
         plain = len(groups) == 1 and set(groups[0]) == {"params"}
         default_adam = self.optimizer is torch.optim.Adam and "weight_decay" not in opt_kwargs
-        if self.l2 and not self.alpha and default_adam and plain:
+        if (self.l2 or self.alpha) and default_adam and plain:
             parameters = list(groups[0]["params"])
             factors = {id(p): factor for p, factor in _weight_matrices(self.module_)}
             # a group's "l2_penalty" key marks it, with the factor of its penalty (optimizers keep
@@ -213,12 +215,7 @@ class MaskedNet(NeuralNet):
             # skorch weighs the epoch's loss by each batch's X rows: a data-parallel fit's are the
             # whole batch's, alike on every rank, so that every rank logs (and stops on) the same loss
             self.history.record_batch("train_batch_size", batch_rows(cb_kwargs["batch"]))
-        hooks = [getattr(self, method_name)]
-        for _, callback in self.callbacks_:
-            method = getattr(type(callback), method_name)
-            if method_name not in _BATCH_EVENTS or method is not getattr(Callback, method_name):
-                hooks.append(getattr(callback, method_name))
-        for hook in hooks:
+        for hook in self._hooks(method_name):
             try:
                 hook(self, **cb_kwargs)
             except Exception as error:
@@ -227,11 +224,32 @@ class MaskedNet(NeuralNet):
                 share.defer(error)
         return None
 
+    def _hooks(self, method_name):
+        """The net's and callbacks' methods that serve ``method_name``: at a batch-level event, the
+        callbacks that define it only. Found once per event and fit (three events a batch, every
+        callback looked up each time, cost 5% of a small network's step)."""
+        cache = self.__dict__.get("_hooks_of_fit")
+        if cache is not None and method_name in cache:
+            return cache[method_name]
+        hooks = [getattr(self, method_name)]
+        for _, callback in self.callbacks_:
+            method = getattr(type(callback), method_name)
+            if method_name not in _BATCH_EVENTS or method is not getattr(Callback, method_name):
+                hooks.append(getattr(callback, method_name))
+        if cache is not None:
+            cache[method_name] = hooks
+        return hooks
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """As skorch's, with denormal floats flushed to zero on this thread (:func:`flush_denormals`),
-        and Ctrl-C deferred to the end of the epoch in progress (:func:`deferred_interrupts`)."""
-        with flush_denormals(), deferred_interrupts(self):
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        and Ctrl-C deferred to the end of the epoch in progress (:func:`deferred_interrupts`). The
+        callbacks serving each event are found once (``_hooks``), for the loop's duration only."""
+        self.__dict__["_hooks_of_fit"] = {}
+        try:
+            with flush_denormals(), deferred_interrupts(self):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            self.__dict__.pop("_hooks_of_fit", None)
 
     def get_dataset(self, X, y=None):
         """A :class:`LabelDataset` as is; plain inputs (array, CSR, tensor) as an :class:`InputDataset`,
@@ -272,6 +290,8 @@ class MaskedNet(NeuralNet):
         if decayed:
             with torch.no_grad():
                 decayed_squares = sum(factor * torch.dot(p.view(-1), p.view(-1)) for p, factor in decayed)
+            if self.alpha:
+                self._decay_for_batch(y_true)
         penalty = (squares + decayed_squares) * (0.5 * self.l2)
         if self.alpha:
             penalty = penalty + self._alpha_penalty(squares + decayed_squares, y_true)
@@ -279,6 +299,16 @@ class MaskedNet(NeuralNet):
         if world_size:  # each rank adds its part: the ranks' sum is the batch's penalty, counted once
             penalty = penalty / world_size
         return penalty if isinstance(penalty, torch.Tensor) else torch.tensor(float(penalty))
+
+    def _decay_for_batch(self, y_true):
+        """Set the optimizer's ``weight_decay`` of the decayed weights to this batch's coefficient
+        ``factor * (l2 + alpha / batch weight)`` (``l2`` alone for a batch whose rows all weigh 0),
+        the gradient of the penalty ``_penalty`` logs."""
+        batch_weight = float(y_true["row_weight_sum"])
+        per_row = self.alpha / batch_weight if batch_weight > 0 else 0.0
+        for group in self.optimizer_.param_groups:
+            if group.get("l2_penalty"):
+                group["weight_decay"] = group["l2_penalty"] * (self.l2 + per_row)
 
     def _alpha_penalty(self, squares, y_true):
         batch_weight = y_true["row_weight_sum"]

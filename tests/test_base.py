@@ -262,6 +262,25 @@ def test_auto_alpha_is_an_l2_coefficient_on_the_mean_batch_loss():
     assert (clf.net_.alpha, clf.net_.l2) == (0.5, 0.0)
 
 
+class _AdamOfTheUsers(torch.optim.Adam):
+    """Not the default Adam: the penalty is back-propagated rather than added by the optimizer."""
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_alphas_penalty_added_by_the_optimizer_is_the_one_back_propagated(weighted):
+    # with the default Adam, alpha's gradient (alpha / batch weight) * W comes from Adam's
+    # weight_decay, set per batch; it must train the model the back-propagated penalty trains
+    X, y = _data(n_rows=130)  # batches of 32, 32, 32, 32 and 2 rows: the last one's coefficient differs
+    weights = np.random.RandomState(3).uniform(0.0, 3.0, size=len(X)) if weighted else None
+    params = dict(SMALL, max_iter=4, batch_size=32, alpha=0.3, early_stopping=False, random_state=0)
+    fused = MaskedMultiTaskClassifier(**params).fit(X, y, sample_weight=weights)
+    assert any(group.get("l2_penalty") for group in fused.net_.optimizer_.param_groups)
+    propagated = MaskedMultiTaskClassifier(**params, optimizer=_AdamOfTheUsers).fit(X, y, sample_weight=weights)
+    assert not any(group.get("l2_penalty") for group in propagated.net_.optimizer_.param_groups)
+    np.testing.assert_allclose(fused.predict_proba(X)[0], propagated.predict_proba(X)[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fused.loss_curve_, propagated.loss_curve_, rtol=1e-4)
+
+
 def test_auto_l2_weighs_less_on_more_rows_than_the_panel_chose_it_on():
     # up to 10,000 rows the coefficient of the panel; beyond, times (10,000 / rows) ** 1.5 (MUV's
     # rare positives among 67,000 rows: validation PRC-AUC 0.088 at the panel's, 0.138-0.147 at a
