@@ -15,6 +15,9 @@
 3. Many tasks, one label per row (sparse y, sparse fingerprint-like X, the package's defaults):
    seconds per epoch at 10, 1,000 and 10,000 tasks, as ratios to 10 tasks, and peak memory.
 4. ``--large``: a million rows, 10,000 tasks, 10 million labels: seconds per epoch and peak memory.
+5. The first-layer rule (``--only first_layer``, also in the default run): scipy sparse X of 2,000
+   to 200,000 columns and mostly-zero dense X at several densities, each path the rule can take
+   timed against the others and the hand-written loops (``bench_first_layer``).
 
 Each fit of 2 to 4 runs in a fresh process, so that its peak memory is its own. Run with one torch
 thread, as CI::
@@ -149,6 +152,76 @@ def bench_sparse_input(args):
     for name, seconds in rows.items():
         print(f"{name:<36} {seconds:>8.1f} {seconds / reference:>6.2f}")
     assert model.net_.module_.sparse_layer is not None
+    return rows
+
+
+def _package_fit_with(name, value, *args, **kwargs):
+    """``package_fit`` with one of the first-layer rule's parts (``_first_layer.<name>``: a threshold,
+    or the ``sparse_gradient`` rule itself) replaced by ``value``: each path timed, whichever the
+    rule picks, to show where its thresholds belong."""
+    from sklearn_mtl import _first_layer
+
+    kept = getattr(_first_layer, name)
+    setattr(_first_layer, name, value)
+    try:
+        return package_fit(*args, **kwargs)
+    finally:
+        setattr(_first_layer, name, kept)
+
+
+def bench_first_layer(args):
+    """The first-layer rule (``sklearn_mtl/_first_layer.py``) at several widths and densities.
+
+    Scipy sparse X (``--nnz`` non-zeros a row) of 2,000 to 200,000 columns: the package's fit with
+    the first layer's dense gradient (Adam) and with its sparse gradient (SparseAdam), which the
+    rule picks, the EmbeddingBag + SparseAdam loop and (up to 10,000 columns) the densified-batches
+    loop. Dense X of 2,048 0/1 columns at several densities: the first layer that reads non-zeros
+    (``SparseInputLinear``) against ``nn.Linear``, and which the rule picks.
+    """
+    from sklearn_mtl import _first_layer
+
+    n_rows = 2000 if args.quick else 20_000
+    widths = args.widths or ((2000, 10_000) if args.quick else (2000, 10_000, 50_000, 200_000))
+    settings = dict(hidden=256, epochs=1 if args.quick else 3, batch_size=256)
+    nnz = args.nnz
+    print(
+        f"\nfirst layer, scipy sparse X: {n_rows} rows, {nnz} non-zeros a row, 10 tasks, hidden (256,), "
+        f"{settings['epochs']} epochs, batch 256; fit seconds (ratio to the EmbeddingBag + SparseAdam loop)"
+    )
+    print(f"{'columns':>8} {'EmbeddingBag loop':>18} {'dense grad.':>15} {'sparse grad.':>16} {'densified':>15}  rule")
+    warm = sparse_problem(512, 2000, nnz, 10)
+    package_fit(*warm, **{**settings, "epochs": 1})
+    loop_fit(*warm, **{**settings, "epochs": 1})
+    rows = {}
+    for width in widths:
+        X, Y = sparse_problem(n_rows, width, nnz_per_row=nnz, n_tasks=10)
+        reference = timed(loop_fit, X, Y, sparse=True, **settings)[0]
+        dense = timed(_package_fit_with, "sparse_gradient", lambda *_: False, X, Y, **settings)[0]
+        sparse = timed(_package_fit_with, "sparse_gradient", lambda *_: True, X, Y, **settings)[0]
+        densified = timed(loop_fit, X, Y, sparse=False, **settings)[0] if width <= 10_000 else float("nan")
+        picks = "sparse" if _first_layer.sparse_gradient(width, X.nnz / n_rows, settings["batch_size"]) else "dense"
+        rows[width] = dict(loop=reference, dense=dense, sparse=sparse, densified=densified, rule=picks)
+        print(
+            f"{width:>8} {reference:>18.1f} {dense:>8.1f} ({dense / reference:.2f}) "
+            f"{sparse:>9.1f} ({sparse / reference:.2f}) {densified:>8.1f} ({densified / reference:.2f})  {picks}"
+        )
+    if args.widths:  # the widths asked for only
+        return rows
+    print(
+        f"\nfirst layer, dense X of 2048 columns (0/1 entries), {n_rows} rows: seconds of the package's fit "
+        f"reading non-zeros (SparseInputLinear) and as nn.Linear"
+    )
+    print(f"{'non-zero':>9} {'reads non-zeros':>16} {'nn.Linear':>10} {'ratio':>6} {'rule picks':>11}")
+    for density in (0.02, 0.05, 0.1, 0.2, 0.4):
+        rng = np.random.RandomState(0)
+        X = (rng.rand(n_rows, 2048) < density).astype(np.float32)
+        Y = (X[:, :10] + 0.3 * rng.normal(size=(n_rows, 10)) > 0.5).astype(np.float64)
+        Y[rng.rand(*Y.shape) < 0.5] = np.nan
+        sparse_first = timed(_package_fit_with, "_SPARSE_INPUT_MAX_DENSITY", 1.0, X, Y, **settings)[0]
+        linear = timed(_package_fit_with, "_SPARSE_INPUT_MAX_DENSITY", -1.0, X, Y, **settings)[0]
+        picks = "non-zeros" if _first_layer.reads_nonzeros(X) else "nn.Linear"
+        rows[f"dense-{density}"] = dict(sparse=sparse_first, linear=linear, rule=picks)
+        print(f"{density:>9.0%} {sparse_first:>16.1f} {linear:>10.1f} {sparse_first / linear:>6.2f} {picks:>11}")
     return rows
 
 
@@ -309,7 +382,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small problems: a smoke test")
     parser.add_argument("--skip-dense", action="store_true", help="skip the slow densified-batches loop")
     parser.add_argument("--large", action="store_true", help="also the million-row case")
-    parser.add_argument("--only", choices=["sparse_input", "labels", "many_tasks", "large"], help="one section")
+    parser.add_argument(
+        "--only", choices=["sparse_input", "first_layer", "labels", "many_tasks", "large"], help="one section"
+    )
+    parser.add_argument("--widths", type=int, nargs="+", help="first_layer: these widths only (no densities)")
+    parser.add_argument("--nnz", type=int, default=60, help="first_layer: non-zeros a row of sparse X (60)")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # one measured fit, run in a fresh process
     args = parser.parse_args(argv)
     if args.case:
@@ -318,6 +395,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     sections = {
         "sparse_input": bench_sparse_input,
+        "first_layer": bench_first_layer,
         "labels": bench_labels_memory,
         "many_tasks": bench_many_tasks,
         "large": bench_large,

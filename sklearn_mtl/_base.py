@@ -21,6 +21,7 @@ from . import _fit_labels as fit_labels
 from . import _inputs as inputs
 from . import _sharing as sharing
 from ._add_tasks import _AddTasksMixin
+from ._first_layer import nonzeros_per_row
 from ._losses import LOSS_NORMALIZATIONS
 from ._predictor import NetworkPredictor, validated_rows
 from ._sklearn_compat import CallbackSupportMixin, Interval, StrOptions, _fit_context
@@ -241,9 +242,10 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             sharing_input = (self, X, y, sample_weight, task_labels, group, incremental)
             self.task_sharing_, self._sharing_l2, self.sharing_scores_ = sharing.resolve(*sharing_input)
         X_given, X = X, inputs.network_input(self, X)
-        sparse_batches = engine.sparse_batches(self, X, self.net_ if continue_training else None)
+        reads = engine.sparse_batches(self, X, self.net_ if continue_training else None), nonzeros_per_row(X)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
-            sparse_batches = distributed.gathered(sparse_batches)[0]
+            reads = distributed.gathered(reads)[0]
+        sparse_batches, nonzeros = reads
         pairs = engine.labels_as_pairs(labels, self.net_ if continue_training else None)
         sparse_heads = (
             not continue_training
@@ -273,7 +275,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             else:
                 with engine._seeded_torch(seed, device):
                     self.net_ = engine.build_net(
-                        self, task_weights, batch_size, device, sparse_batches, n_rows, sparse_heads
+                        self, task_weights, batch_size, device, sparse_batches, n_rows, sparse_heads, nonzeros
                     )
                     self._validation_split = engine.validation_split(self)
                     engine.initialize_net(self.net_, self.net_params)

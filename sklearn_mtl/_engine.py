@@ -22,6 +22,7 @@ from scipy.stats import gamma
 from skorch.callbacks import Callback, EarlyStopping
 
 from . import _distributed as distributed
+from . import _first_layer as first_layer
 from ._batches import BatchIterator, LabelDataset, RandomSplit, takes_sparse_batches
 from ._callbacks import CosineLearningRate, StopOnNonFiniteLoss, TaskCheckpoint, TaskLossLogger, ValidationScore
 from ._fit_feedback import FitFeedback
@@ -66,15 +67,6 @@ _AUTO_L2_ROWS = 10_000
 _WIDE_DROPOUTS = {"dropout": 0.5, "input_dropout": 0.2}
 
 
-# The first layer reads the non-zeros of X only (SparseInputLinear) for sparse X, and for dense X of
-# at least _WIDE_INPUT columns with at most this fraction of non-zeros. Forward and backward of
-# Tox21's first layer (1.5% non-zero) took 0.12 s per epoch this way, 0.75 s as nn.Linear; as the
-# former grows with the non-zeros, the two would cost alike near 9% (extrapolated, not measured)
-_SPARSE_INPUT_MAX_DENSITY = 0.1
-# ... and its weight gets a sparse gradient and SparseAdam (lazy L2 on the rows a batch uses) from
-# this many columns; below, the dense gradient of nn.Linear, the same Adam and L2 as a dense X
-_SPARSE_GRADIENT_MIN_FEATURES = 10_000
-
 # Batches hand the loss dense blocks of rows x tasks when more than this fraction of the labels' cells
 # hold a label, else the labelled pairs (labels_as_pairs): below 10% a block's cells cost more than ten
 # times the labels (a 100,000 x 1,000 y with 0.1% labelled added 3.2 times its 763 MiB to fit's peak as
@@ -101,11 +93,6 @@ def _epoch_budget(est, n_rows, batch_size):
     steps = _AUTO_STEPS if est.n_features_in_ >= _WIDE_INPUT else _AUTO_STEPS_NARROW
     steps_per_epoch = -(-n_rows // batch_size)
     return int(np.clip(-(-steps // steps_per_epoch), *_AUTO_EPOCHS))
-
-
-def _density(X):
-    """The fraction of non-zero entries of a dense X."""
-    return np.count_nonzero(X) / max(X.size, 1)
 
 
 def _auto_batch_size(n_samples):
@@ -204,10 +191,9 @@ def weighting_uses_gradients(task_weighting):
 
 def sparse_batches(est, X, net=None):
     """Whether the network's first layer takes sparse batches (``SparseInputLinear``, whose cost
-    follows the non-zeros of X): for sparse X, and for dense X of at least ``_WIDE_INPUT``
-    columns of which at most ``_SPARSE_INPUT_MAX_DENSITY`` are non-zero (fingerprints, one-hot
-    or count features), with the default module and a shared first hidden layer, unless the
-    task weighting needs the shared layers' gradients as dense tensors (PCGrad, GradNorm). A
+    follows the non-zeros of X) where X's shape calls for it (``_first_layer.py``: sparse X,
+    mostly-zero wide dense X), with the default module and a shared first hidden layer, unless
+    the task weighting needs the shared layers' gradients as dense tensors (PCGrad, GradNorm). A
     fitted network (``net``) keeps its kind."""
     if net is not None:
         return takes_sparse_batches(net.module_)
@@ -215,9 +201,7 @@ def sparse_batches(est, X, net=None):
     first_shared = est.n_shared_layers is None or est.n_shared_layers >= 1
     if est.module is not None or not has_layers or not first_shared or weighting_uses_gradients(est.task_weighting):
         return False
-    if sp.issparse(X):
-        return True
-    return X.shape[1] >= _WIDE_INPUT and _density(X) <= _SPARSE_INPUT_MAX_DENSITY
+    return first_layer.reads_nonzeros(X)
 
 
 def can_train_heads_sparsely(est):
@@ -318,8 +302,9 @@ def make_task_weighting(est):
     return weighting
 
 
-def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False):
-    """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized."""
+def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, sparse_heads=False, nonzeros=0.0):
+    """The skorch net of ``est``'s parameters for its ``tasks_``, not yet initialized (``nonzeros``:
+    X's mean non-zeros per row, for the first layer's gradient, ``_first_layer.py``)."""
     layout = OutputLayout.from_tasks(est.tasks_)
     module_params = {"n_features": n_encoded_features(est), "n_outputs": layout.n_outputs}
     check_ensemble(est)
@@ -343,7 +328,7 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
             )
         else:
             module_params.update(
-                sparse_gradient=est.n_features_in_ >= _SPARSE_GRADIENT_MIN_FEATURES,
+                sparse_gradient=first_layer.sparse_gradient(est.n_features_in_, nonzeros, min(batch_size, n_rows)),
                 sparse_heads=sparse_heads,
                 n_shared_layers=est.n_shared_layers, task_sharing=est.task_sharing_,
             )

@@ -19,7 +19,12 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from sklearn_mtl import SKOPS_TRUSTED_TYPES, MaskedMultiTaskClassifier, MaskedMultiTaskRegressor
-from sklearn_mtl._engine import _SPARSE_GRADIENT_MIN_FEATURES, _SPARSE_INPUT_MAX_DENSITY, _WIDE_INPUT
+from sklearn_mtl._first_layer import (
+    _SPARSE_GRADIENT_COLUMNS_PER_NONZERO,
+    _SPARSE_GRADIENT_MIN_FEATURES,
+    _SPARSE_INPUT_MAX_DENSITY,
+)
+from sklearn_mtl._inputs import _WIDE_INPUT
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=0.01, random_state=0)
 
@@ -348,8 +353,30 @@ def _sparse_data(n_rows=300, n_features=400, seed=0):
     return X, y
 
 
-def test_wide_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
+def _wide_sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES):
+    """``_sparse_data``'s 400 columns (about 12 non-zeros a row) and as many nearly empty ones as make
+    ``n_features``: wide, with few non-zeros a batch, where the first layer takes a sparse gradient
+    (``_first_layer.py``); the last column no row uses."""
+    X, y = _sparse_data()
+    rest = sp.random(X.shape[0], n_features - X.shape[1], density=1 / n_features, random_state=1, format="csr")
+    X = sp.hstack([X, rest], format="csr")
+    X[:, -1] = 0.0
+    X.eliminate_zeros()
+    return X, y
+
+
+def test_wide_input_whose_batches_touch_most_columns_keeps_the_dense_gradient():
+    # 10,000 columns, 300 non-zeros a row, batches of 32: 9,600 non-zeros a batch, fewer than
+    # _SPARSE_GRADIENT_COLUMNS_PER_NONZERO columns each, where SparseAdam's step costs more than Adam's
     X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
+    assert X.nnz / X.shape[0] * 32 * _SPARSE_GRADIENT_COLUMNS_PER_NONZERO > X.shape[1]
+    clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,), "max_iter": 1}).fit(X, y)
+    layer = clf.net_.module_.sparse_layer
+    assert layer is not None and not layer.sparse_gradient and not hasattr(clf.net_, "sparse_optimizer_")
+
+
+def test_wide_sparse_input_trains_a_sparse_first_layer_with_sparse_adam():
+    X, y = _wide_sparse_data()
     clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,)}).fit(X, y)
     assert clf.net_.module_.sparse_layer is not None
     assert isinstance(clf.net_.sparse_optimizer_, torch.optim.SparseAdam)
@@ -379,7 +406,7 @@ class _PassCounter(Callback):
 def test_a_sparse_first_layer_takes_one_forward_and_backward_pass_per_step():
     """With two optimizers (Adam, and SparseAdam for the sparse first layer) skorch ran each step's closure
     once per optimizer: two forward and backward passes per batch."""
-    X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
+    X, y = _wide_sparse_data()
     params = {**SMALL, "hidden_layer_sizes": (16,), "max_iter": 2, "callbacks": [("passes", _PassCounter())]}
     clf = MaskedMultiTaskClassifier(**params).fit(X, y)
     passes = dict(clf.net_.callbacks_)["passes"]
@@ -414,7 +441,7 @@ def test_dense_input_takes_the_nonzero_layer_below_the_density_rule_only():
 
 
 def test_a_column_no_row_uses_is_never_updated():
-    X, y = _sparse_data(n_features=_SPARSE_GRADIENT_MIN_FEATURES)
+    X, y = _wide_sparse_data()
     clf = MaskedMultiTaskClassifier(**{**SMALL, "hidden_layer_sizes": (16,), "max_iter": 1}).fit(X, y)
     start = clf.net_.module_.sparse_layer.bag.weight.detach().clone()
     clf.set_params(warm_start=True, max_iter=5).fit(X, y)
