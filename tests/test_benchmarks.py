@@ -183,12 +183,17 @@ def test_distributed_benchmark_times_one_and_two_processes(capsys):
 
 def test_against_commit_fits_both_packages_in_fresh_processes_and_removes_its_worktree(bench_real_data, capsys):
     import subprocess
+    import tempfile
 
     import bench_against_commit
 
     def worktrees():
-        listed = subprocess.run(["git", "worktree", "list"], cwd=BENCHMARKS, capture_output=True, text=True).stdout
-        return set(listed.splitlines())
+        # the paths of the worktrees in the temporary directory, where the benchmark makes its own:
+        # others' worktrees and their commits (which the plain listing shows) may change meanwhile
+        command = ["git", "worktree", "list", "--porcelain"]
+        listed = subprocess.run(command, cwd=BENCHMARKS, capture_output=True, text=True, check=True).stdout
+        paths = [line.removeprefix("worktree ") for line in listed.splitlines() if line.startswith("worktree ")]
+        return {path for path in paths if Path(path).resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())}
 
     before = worktrees()
     summary = bench_against_commit.main(["HEAD", "--data", "enb2012", "--seeds", "0"])
