@@ -192,8 +192,11 @@ class FitFeedback(Callback):
     def _print(self, line):
         if self.sink is not None:
             self.sink(line)
-        else:
+            return
+        try:
             print(line, file=sys.stdout, flush=True)
+        except BrokenPipeError:  # the reader went away (``| head``): the fit goes on, silently
+            self.verbose_ = 0
 
     def _describe(self, net, dataset):
         """The first line: what the fit resolved its settings to."""

@@ -1,6 +1,7 @@
 """Fit feedback (``_fit_feedback.py``): the verbose log, scikit-learn's callbacks (``set_callbacks``)
 and Ctrl-C during fit."""
 
+import io
 import pickle
 import signal
 import subprocess
@@ -117,6 +118,18 @@ def test_verbose_names_a_sparse_first_layer(data, capsys):
     X, y = data
     MaskedMultiTaskClassifier(**dict(SMALL, max_iter=1), verbose=1).fit(sp.csr_matrix(X), y)
     assert "first layer sparse (reads the non-zeros of X) on 5 features" in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_stops_the_lines_not_the_fit(data, monkeypatch):
+    # ``python fit.py | head -3``: printing then raises BrokenPipeError, which failed the fit
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    X, y = data
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    clf = MaskedMultiTaskClassifier(hidden_layer_sizes=(8,), max_iter=3, verbose=1, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3
 
 
 def test_only_rank_zero_of_a_process_group_prints(monkeypatch):
