@@ -29,11 +29,8 @@ from sklearn_mtl._inputs import _WIDE_INPUT
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=0.01, random_state=0)
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# tiny networks and few epochs: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _data(n_rows=120, seed=0):

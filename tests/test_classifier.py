@@ -21,11 +21,8 @@ def _data(n_rows=240, missing=0.4, seed=0):
     return X, y
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# tiny networks and few epochs: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,8 @@ from sklearn_mtl.modules import SeededDropout
 SMALL = dict(hidden_layer_sizes=(32,), max_iter=40, learning_rate_init=0.01, random_state=0)
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# tiny networks and few epochs: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _age_gender(n_rows=400, seed=0):

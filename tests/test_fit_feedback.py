@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,11 +26,8 @@ ESTIMATORS = [MaskedMultiTaskClassifier, MaskedMultiTaskRegressor, MaskedMultiTa
 needs_callback_api = pytest.mark.skipif(not HAS_CALLBACK_API, reason="scikit-learn < 1.9 has no sklearn.callback")
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# tiny networks and few epochs: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")

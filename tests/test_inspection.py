@@ -1,13 +1,11 @@
 """Task affinity by lookahead, grouping tasks by it, and its Display."""
 
-import warnings
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl import MaskedMultiTaskClassifier, MaskedMultiTaskEstimator, MaskedMultiTaskRegressor
 from sklearn_mtl.inspection import TaskAffinity, TaskAffinityDisplay, group_tasks, task_affinity
@@ -17,11 +15,8 @@ SMALL = dict(hidden_layer_sizes=(32,), max_iter=8, random_state=0)
 TRUE_GROUPS = [[0, 2, 4], [1, 3, 5]]
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# tiny networks and few epochs: max_iter is reached on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _two_groups(n_rows=800, seed=0):
