@@ -259,6 +259,7 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
         n_rows = len(dataset) if share is None else share.n_samples(dataset)
         batch_size = engine._auto_batch_size(n_rows) if self.batch_size == "auto" else self.batch_size
         validate = not incremental and engine.uses_early_stopping(self, task_labels, self.tasks_)
+        self._few_positives = engine.few_positives(task_labels, self.tasks_)  # for max_iter="auto"
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         n_epochs_before = len(self.net_.history) if continue_training else 0
         try:

@@ -544,6 +544,23 @@ def test_the_auto_epoch_budget_follows_the_number_of_steps(n_rows, n_features, e
     assert _epoch_budget(est.set_params(max_iter=12), n_rows, _auto_batch_size(n_rows)) == 12
 
 
+def test_the_auto_epoch_budget_is_at_least_ten_epochs_for_rare_classes():
+    # a million rows: 1500 steps are under one epoch; the floor is 5 epochs, 10 when the median
+    # classification task has a few dozen labels of its rarest class (MUV's rare positives)
+    from sklearn_mtl._engine import _FEW_POSITIVES, _auto_batch_size, _epoch_budget
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3))
+    rare = np.zeros((400, 3))
+    rare[: _FEW_POSITIVES - 1] = 1.0  # each task: one class seen _FEW_POSITIVES - 1 times
+    balanced = (X > 0).astype(float)
+    expected = []
+    for y, epochs in ((rare, 10), (balanced, 5), (np.c_[rare[:, :1], balanced[:, :2]], 5)):
+        clf = MaskedMultiTaskClassifier(**{**SMALL, "max_iter": 1}).fit(X, y)
+        expected.append(_epoch_budget(clf.set_params(max_iter="auto"), 10**6, _auto_batch_size(10**6)) == epochs)
+    assert expected == [True, True, True]
+
+
 def test_a_narrow_input_fits_half_the_steps_of_a_wide_one():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(320, 120))
