@@ -22,7 +22,7 @@ Models: per-task linear models (``LogisticRegression`` / ``RidgeCV`` behind a sc
 column, the pooled network (the same network, one column of labels: no task in its input), the
 network with independent heads (``task_sharing=0``, the model before this option) and the defaults
 (``task_sharing="auto"``, with how often each setting was chosen, and their fit seconds against
-the independent heads': the held-out choice fits the network four times). Inputs go through a
+the independent heads': the held-out choice costs about five fits of the network). Inputs go through a
 ``StandardScaler`` fitted on the training rows. Split ``k`` uses ``random_state=k`` for every model.
 
 ``--check`` also shows that on the fingerprint panel's training parts (Tox21, physchem3) the

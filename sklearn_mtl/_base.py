@@ -238,9 +238,11 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
             if group is not None:  # every rank initializes and permutes alike: rank 0's random state
                 self._rng.set_state(distributed.gathered(self._rng.get_state())[0])
         task_weights = _check_task_weights(self)
-        if not continue_training:  # the heads' sharing and the L2 coefficient (_sharing.py)
+        if not continue_training:  # the heads' sharing, the L2 coefficient and the pace (_sharing.py)
             sharing_input = (self, X, y, sample_weight, task_labels, group, incremental)
-            self.task_sharing_, self._sharing_l2, self.sharing_scores_ = sharing.resolve(*sharing_input)
+            self.task_sharing_, self._sharing_l2, self._sharing_pace, self.sharing_scores_ = sharing.resolve(
+                *sharing_input
+            )
         X_given, X = X, inputs.network_input(self, X)
         reads = engine.sparse_batches(self, X, self.net_ if continue_training else None), nonzeros_per_row(X)
         if own_rows:  # the first layer is rank 0's choice (the ranks' rows may differ in density)
@@ -284,7 +286,9 @@ class _BaseMaskedMultiTask(_AddTasksMixin, CallbackSupportMixin, BaseEstimator):
                 self.net_.module_.to(getattr(torch, self.dtype))
                 if self.module is not None:
                     engine.check_module_output(self.net_, self.tasks_, dataset)
-            n_epochs = 1 if incremental else engine._epoch_budget(self, n_rows, batch_size)
+            # a model fitted before the pace existed has none: 1
+            pace = self.__dict__.get("_sharing_pace", 1)
+            n_epochs = 1 if incremental else engine._epoch_budget(self, n_rows, batch_size) * pace
             fit_feedback.begin(self, X_fit, y, sample_weight, n_epochs)
             engine.train(
                 self.net_,

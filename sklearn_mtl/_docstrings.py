@@ -31,9 +31,10 @@ task_sharing : "auto" or float, default="auto"
     penalty) when the median task has 500 labels or more, rows carry more than 1.5 labels on
     average, or all tasks together have fewer than 500; with fewer labels per task and one label per
     row, ``fit`` compares on 20% of the rows (held out, then refitted on all) independent heads,
-    independent heads under a penalty raised for the few labels, and shared heads
-    (``task_sharing=10``), and keeps the best (``task_sharing_``, ``sharing_scores_``; see the user
-    guide's "How much the tasks share"). The comparison fits the network four times.""",
+    independent heads under a penalty raised for the few labels, the same raised further and trained
+    twice the epochs at half the rate, and shared heads (``task_sharing=10``), and keeps the best
+    (``task_sharing_``, ``sharing_scores_``; see the user guide's "How much the tasks share"). The
+    comparison costs about five fits of the network, six when the slower setting wins.""",
     "ensemble_size": """\
 ensemble_size : int, default=1
     Number of networks trained together as an ensemble (:class:`~sklearn_mtl.modules.MemberEnsembleNet`:

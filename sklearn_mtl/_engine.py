@@ -391,8 +391,8 @@ def build_net(est, task_weights, batch_size, device, sparse_input, n_rows, spars
         "criterion__task_weights": task_weights,
         "optimizer": torch.optim.Adam if est.optimizer is None else est.optimizer,
         **optimizer_params,
-        "lr": est.learning_rate_init,
-        "max_epochs": _epoch_budget(est, n_rows, batch_size),
+        "lr": est.learning_rate_init / est._sharing_pace,  # 1 unless slowed (_sharing.py), as the epochs
+        "max_epochs": _epoch_budget(est, n_rows, batch_size) * est._sharing_pace,
         "batch_size": batch_size,
         "iterator_train": BatchIterator,
         "iterator_train__shuffle": True,
