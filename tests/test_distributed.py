@@ -82,9 +82,11 @@ def test_stopping_sparse_inputs_ensembles_towers_and_clear_errors(tmp_path):
 
 def test_a_fault_on_one_rank_stops_every_rank_at_once(tmp_path):
     """Without the error flags, the first fault left the other rank waiting in a collective for gloo's
-    30-minute timeout; here the whole run, six faults and a fit, must end within two minutes."""
+    30-minute timeout; here each fault must end both ranks within a minute, and the whole run, six
+    faults and a fit, within five (it takes about 30 s on an idle machine; two minutes failed it on a
+    machine loaded five times over)."""
     out = tmp_path / "faults.json"
-    _torchrun(ROOT / "tests" / "distributed" / "faults.py", out, timeout=120)
+    _torchrun(ROOT / "tests" / "distributed" / "faults.py", out, timeout=300)
     results = json.loads(out.read_text())
     nan_in_X = "Input X contains NaN"
     expected = {  # the failing rank, and the error it raised
