@@ -86,6 +86,9 @@ def test_quick_scale_benchmark_times_the_package_beside_the_reference_loops():
         "densified batches loop",
     }
     assert all(seconds > 0 for seconds in results["sparse_input"].values())
+    first_layer = results["first_layer"]  # every path the rule can take, timed, and which it takes
+    assert all(first_layer[width]["dense"] > 0 and first_layer[width]["sparse"] > 0 for width in (2000, 10_000))
+    assert first_layer["dense-0.02"]["rule"] == "non-zeros" and first_layer["dense-0.4"]["rule"] == "nn.Linear"
 
 
 def test_quick_sharing_regimes_benchmark_scores_every_model_and_keeps_the_panel():
