@@ -58,7 +58,7 @@ def _smiles_column(X):
 # RDKit computes the E-state indices anew for each of these four (force=1) and keeps them on the
 # molecule; force=0 lets the last three read what the first computed: the same values. With the
 # descriptors called in a plain loop (CalcMolDescriptors builds a dict per molecule), the 217 took
-# 15-25% less CPU than CalcMolDescriptors on physchem3 and Tox21 molecules (RDKit 2026.03)
+# 6-24% less CPU than CalcMolDescriptors (four timings on physchem3 and Tox21 molecules, RDKit 2026.03)
 _ESTATE_DESCRIPTORS = frozenset({"MaxAbsEStateIndex", "MaxEStateIndex", "MinAbsEStateIndex", "MinEStateIndex"})
 
 
