@@ -42,6 +42,33 @@ def test_bits_only_and_descriptors_only():
         MolecularFeatures(fp_size=None, descriptors=False).fit(SMILES)
 
 
+def test_descriptors_equal_rdkits_calc_mol_descriptors(fitted):
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+
+    # RDKit's own function, one molecule at a time (the E-state indices computed anew for each of the four)
+    descriptors = [Descriptors.CalcMolDescriptors(Chem.MolFromSmiles(text)) for text in SMILES]
+    assert fitted.descriptor_names_ == list(descriptors[0])
+    expected = np.array([list(values.values()) for values in descriptors], dtype=np.float64)
+    np.testing.assert_array_equal(fitted.transform(SMILES)[:, 2048:], expected)
+
+
+def test_each_smiles_is_parsed_once(monkeypatch):
+    from rdkit import Chem
+
+    parsed = []
+    parse = Chem.MolFromSmiles
+
+    def counting_parse(text, *args, **kwargs):
+        parsed.append(text)
+        return parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(Chem, "MolFromSmiles", counting_parse)
+    monkeypatch.setattr("skfp.utils.validators.MolFromSmiles", counting_parse)  # where the fingerprint parses
+    MolecularFeatures().fit_transform(SMILES)
+    assert sorted(parsed) == sorted(SMILES)
+
+
 def test_list_array_series_and_one_column_frame_give_the_same_features(fitted):
     expected = fitted.transform(SMILES)
     frame = pd.DataFrame({"smiles": SMILES})
